@@ -1,0 +1,28 @@
+#pragma once
+// Where file data comes from on a cache miss. fs/ implements this on top of the FTP client; tests
+// use an in-memory source. Errors are opaque std::error_codes that the cache passes through.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+
+namespace cache {
+
+// A forward-only stream of a file's bytes from some offset (one REST+RETR on FTP).
+class ByteStream {
+ public:
+  virtual ~ByteStream() = default;
+  // Reads up to buf.size() bytes into buf; n == 0 with no error means a verified end of file.
+  virtual std::error_code read(std::span<char> buf, std::size_t& n) = 0;
+};
+
+class BlockSource {
+ public:
+  virtual ~BlockSource() = default;
+  virtual std::error_code open(const std::string& path, std::uint64_t offset, std::unique_ptr<ByteStream>& out) = 0;
+};
+
+}  // namespace cache

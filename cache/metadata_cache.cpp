@@ -1,0 +1,1 @@
+#include "cache/metadata_cache.h"

@@ -1,0 +1,75 @@
+#pragma once
+// Path -> attributes, directory listings and negative entries, each with its own time to live.
+//
+// Race guard (after sshfs cache.c): a caller takes fetch_token() before asking the server, and
+// passes it to store_*(). Any invalidate()/update() of the path (or, for listings, of an entry in
+// the directory) after the token was taken makes the store a no-op, so a slow listing that began
+// before a write cannot put the old state back.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "cache/clock.h"
+#include "cache/file_attributes.h"
+
+namespace cache {
+
+struct MetadataTtl {
+  std::chrono::milliseconds attributes{30000};
+  std::chrono::milliseconds listings{30000};
+  std::chrono::milliseconds negative{5000};
+};
+
+using Listing = std::vector<std::pair<std::string, FileAttributes>>;  // name -> attributes
+
+class MetadataCache {
+ public:
+  enum class Hit { miss, found, absent };
+  struct Lookup {
+    Hit hit = Hit::miss;
+    FileAttributes attributes;
+  };
+
+  MetadataCache(const Clock& clock, MetadataTtl ttl);
+
+  // Attributes of a path: from its own entry, or from a fresh listing of its parent (a name the
+  // parent listing lacks is absent).
+  Lookup lookup(std::string_view path) const;
+  // A fresh listing of a directory, or nothing.
+  std::shared_ptr<const Listing> listing(std::string_view dir) const;
+
+  std::uint64_t fetch_token() const;
+  void store_attributes(std::string_view path, const FileAttributes& attributes, std::uint64_t token);
+  void store_absent(std::string_view path, std::uint64_t token);
+  // Also records each child's attributes.
+  void store_listing(std::string_view dir, Listing entries, std::uint64_t token);
+
+  // A change through the mount: the path now has these attributes (fresh), and the parent's
+  // listing is updated in place when cached.
+  void update(std::string_view path, const FileAttributes& attributes);
+  // Forget the path, everything below it, and its parent's listing.
+  void invalidate(std::string_view path);
+  void clear();
+
+ private:
+  struct Entry;
+  bool fresh(const Entry& e) const;
+  std::uint64_t bump_locked(std::string_view path);
+
+  const Clock& clock_;
+  MetadataTtl ttl_;
+  mutable std::mutex mutex_;
+  std::uint64_t counter_ = 0;
+  std::map<std::string, Entry, std::less<>> entries_;
+};
+
+}  // namespace cache

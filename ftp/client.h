@@ -1,0 +1,72 @@
+#pragma once
+// The synchronous face of the FTP client, used by fs/ from FUSE worker threads. The real
+// implementation (ftp::AsioClient) runs each call as a coroutine on the single I/O thread with a
+// deadline; tests use an in-memory fake. Paths are absolute server paths ("/dir/file").
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ftp/dir_entry.h"
+#include "ftp/features.h"
+#include "ftp/result.h"
+
+namespace ftp {
+
+// A RETR in progress, holding one leased session. Reading to the end verifies the transfer (data
+// connection closed cleanly and 226/250 received) before read() returns 0. Destroying a download
+// before its end aborts it: the data connection is closed and the control connection is either
+// brought back to a clean state (ABOR / 426+226) and returned to the pool, or discarded.
+class Download {
+ public:
+  virtual ~Download() = default;
+  // Reads up to buf.size() bytes; 0 means the verified end of the file.
+  virtual Result<std::size_t> read(std::span<char> buf) = 0;
+  // Server offset of the next byte read() returns.
+  virtual std::uint64_t offset() const = 0;
+};
+
+// A STOR/APPE in progress, holding one leased session. finish() closes the data connection and
+// waits for the server's 226/250: only then is the upload complete. Destroying an upload without
+// finish() aborts it; the server may keep a partial file.
+class Upload {
+ public:
+  virtual ~Upload() = default;
+  virtual Status write(std::span<const char> data) = 0;
+  virtual Status finish() = 0;
+  virtual std::uint64_t bytes_written() const = 0;
+};
+
+enum class UploadMode { replace, append };
+
+class Client {
+ public:
+  virtual ~Client() = default;
+
+  // One listing per directory (MLSD where offered, else LIST -a / LIST).
+  virtual Result<std::vector<DirEntry>> list(std::string_view dir) = 0;
+  // Attributes of one path (MLST where offered, else SIZE+MDTM / a probe with CWD). The name of the
+  // returned entry is the last path component ("/" for the root).
+  virtual Result<DirEntry> stat(std::string_view path) = 0;
+
+  virtual Result<std::unique_ptr<Download>> download(std::string_view path, std::uint64_t offset) = 0;
+  virtual Result<std::unique_ptr<Upload>> upload(std::string_view path, UploadMode mode) = 0;
+
+  virtual Status make_directory(std::string_view path) = 0;
+  virtual Status remove_directory(std::string_view path) = 0;
+  virtual Status remove_file(std::string_view path) = 0;
+  virtual Status rename(std::string_view from, std::string_view to) = 0;
+  virtual Status set_mode(std::string_view path, std::uint32_t mode) = 0;  // SITE CHMOD
+  // MFMT where FEAT lists it, else the "MDTM time path" form some servers accept; not_supported
+  // otherwise.
+  virtual Status set_mtime(std::string_view path, std::chrono::system_clock::time_point mtime) = 0;
+
+  // Features of the server as seen at login.
+  virtual Features features() const = 0;
+};
+
+}  // namespace ftp
