@@ -1,0 +1,115 @@
+#pragma once
+// The local staging file of one remote file open for writing (shared by every handle that has the
+// path open for writing; fs/ keeps a map path -> shared_ptr<WriteStage>).
+//
+// Every write lands in a staging file first, so close() can report an upload's failure and a failed
+// upload loses nothing. Three ways to reach the server, cheapest first:
+//  - streaming: a file truncated on open (or new) that is written sequentially from offset 0 is
+//    pushed to the server while it is written, so flush() only waits for the tail;
+//  - append: an existing file that only grows at its original end uploads just the new bytes (APPE);
+//  - whole file: anything else (in-place change, truncate, seek) replaces the remote file from the
+//    staging copy, which is first filled with the original content from a ContentSource.
+// After every upload the remote size is checked against the staged size; a short upload is an error,
+// never a silent truncation. When all attempts fail, the staged bytes are copied to a pending
+// directory (with a sidecar naming the remote path) for a later mount to retry.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "cache/upload_target.h"
+
+namespace cache {
+
+// Reads the ORIGINAL content of the file (fs/ passes its FileReader). n < buf.size() only at its end.
+using ContentSource =
+    std::function<std::error_code(std::uint64_t offset, std::span<char> buf, std::size_t& n)>;
+
+struct WriteStageConfig {
+  std::filesystem::path staging_dir;
+  std::filesystem::path pending_dir;
+  bool stream_sequential = true;  // stream sequential writes of a truncated file while they arrive
+  unsigned upload_attempts = 2;   // uploads tried per flush before the data is kept as pending
+};
+
+// A staged upload that failed and was kept on disk.
+struct PendingUpload {
+  std::string remote_path;
+  std::filesystem::path local_file;
+  // Set when local_file holds only bytes to append to a remote file of exactly this size (the
+  // original content could not be read to build the whole file).
+  std::optional<std::uint64_t> append_offset;
+};
+
+class WriteStage {
+ public:
+  // remote_size is the original file's size (0 for a new file). truncated_on_open means the file was
+  // created or opened with O_TRUNC: it starts empty and flush() uploads it even if nothing is
+  // written, so the server ends up with an empty file too.
+  static std::error_code create(const WriteStageConfig& config, std::string remote_path,
+                                std::uint64_t remote_size, bool truncated_on_open, UploadTarget& target,
+                                ContentSource fill, std::unique_ptr<WriteStage>& out);
+  ~WriteStage();  // aborts an unfinished stream and removes the staging file (not pending copies)
+  WriteStage(const WriteStage&) = delete;
+  WriteStage& operator=(const WriteStage&) = delete;
+
+  std::error_code write(std::uint64_t offset, std::span<const char> data);
+  // Read-your-writes; n < buf.size() only at the end of the staged file.
+  std::error_code read(std::uint64_t offset, std::span<char> buf, std::size_t& n);
+  std::error_code truncate(std::uint64_t size);
+  std::uint64_t size() const;
+  bool dirty() const;
+
+  // Brings the server up to date and verifies the remote size. Returns the last upload's error after
+  // all attempts failed; the stage then stays dirty (a later flush retries) and pending_file() names
+  // the kept copy.
+  std::error_code flush();
+  std::string pending_file() const;  // "" when no copy is kept
+
+  // Pending uploads kept in pending_dir by earlier runs, ordered by file name.
+  static std::error_code list_pending(const std::filesystem::path& pending_dir,
+                                      std::vector<PendingUpload>& out);
+  // Uploads one pending copy and verifies it; on success removes it and its sidecars.
+  static std::error_code retry_pending(const PendingUpload& pending, UploadTarget& target);
+
+ private:
+  WriteStage(const WriteStageConfig& config, std::string remote_path, std::uint64_t remote_size,
+             bool truncated_on_open, UploadTarget& target, ContentSource fill);
+
+  std::error_code fill_locked(std::uint64_t limit);
+  void break_stream_locked();
+  std::error_code upload_once_locked(bool first);
+  std::error_code upload_range_locked(std::uint64_t from, bool append);
+  std::error_code verify_locked();
+  void keep_pending_locked();
+  void drop_pending_locked();
+
+  WriteStageConfig config_;
+  std::string remote_path_;
+  UploadTarget& target_;
+  ContentSource source_;
+  std::filesystem::path staging_path_;
+  int fd_ = -1;
+
+  mutable std::mutex mutex_;
+  std::uint64_t source_size_;  // bytes of original content the ContentSource can supply
+  std::uint64_t remote_base_;  // bytes the server holds that an append would follow
+  std::uint64_t size_;         // current logical size
+  // Whether the staging file holds the whole content [0, size_). When not, only bytes appended at
+  // source_size_ or later are staged and the rest is still the original content.
+  bool filled_;
+  bool dirty_;
+  bool streaming_possible_;  // every write so far was sequential from 0 on a truncated file
+  std::unique_ptr<UploadStream> stream_;
+  std::filesystem::path pending_path_;
+};
+
+}  // namespace cache
