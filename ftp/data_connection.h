@@ -1,0 +1,61 @@
+#pragma once
+// One FTP data connection (RFC 959 section 3.2). Passive: we connect to the port the server opened.
+// Active: we listen and the server connects to us after the transfer command. Every read and write
+// has a no-progress deadline (data_timeout); a clean end of stream (FIN) is told apart from a reset,
+// since only a clean end may count as a complete transfer.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "ftp/asio.h"
+#include "ftp/deadline.h"
+#include "ftp/result.h"
+#include "ftp/socket_stream.h"
+
+namespace ftp {
+
+class DataConnection {
+ public:
+  // Passive mode: connects to `endpoint` within `connect_timeout`.
+  static Awaitable<Result<std::unique_ptr<DataConnection>>> connect(asio::any_io_executor ex,
+                                                                    tcp::endpoint endpoint,
+                                                                    std::chrono::milliseconds connect_timeout,
+                                                                    std::chrono::milliseconds data_timeout);
+  // Active mode: listens on `local` (port 0 = any); the server connects after the transfer command,
+  // see accept().
+  static Result<std::unique_ptr<DataConnection>> listen(asio::any_io_executor ex,
+                                                        const asio::ip::address& local,
+                                                        std::chrono::milliseconds data_timeout);
+
+  ~DataConnection();
+  DataConnection(const DataConnection&) = delete;
+  DataConnection& operator=(const DataConnection&) = delete;
+
+  // The listening port in active mode.
+  std::uint16_t listen_port() const;
+  // Active mode: waits for the server's connection. Passive mode: nothing to do.
+  Awaitable<Status> accept(std::chrono::milliseconds timeout);
+
+  // Up to buf.size() bytes; 0 means the server closed the connection cleanly (end of data). A reset
+  // or a stall longer than data_timeout is an error (transfer_aborted / timeout).
+  Awaitable<Result<std::size_t>> read_some(std::span<char> buf);
+  Awaitable<Status> write_all(std::span<const char> data);
+  // Ends an upload: FIN after the last byte, then close.
+  void finish_send();
+  void close();
+  bool eof() const { return eof_; }
+
+ private:
+  DataConnection(asio::any_io_executor ex, std::chrono::milliseconds data_timeout);
+
+  asio::any_io_executor ex_;
+  std::chrono::milliseconds data_timeout_;
+  SocketStream stream_;
+  std::optional<tcp::acceptor> acceptor_;
+  Deadline deadline_;
+  bool eof_ = false;
+};
+
+}  // namespace ftp
