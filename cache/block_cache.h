@@ -47,6 +47,7 @@ class BlockCache {
   BlockCache& operator=(const BlockCache&) = delete;
 
   std::size_t block_size() const;
+  std::size_t memory_budget() const;
   // The block, from memory or disk (promoted to memory), or null.
   BlockData get(const BlockKey& key);
   // A block is block_size() bytes except the file's last one.

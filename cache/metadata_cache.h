@@ -61,14 +61,34 @@ class MetadataCache {
   void clear();
 
  private:
-  struct Entry;
-  bool fresh(const Entry& e) const;
-  std::uint64_t bump_locked(std::string_view path);
+  // What is known about one path. The stamps record the counter value of the last change through
+  // the mount, so that a store with an older token can be recognised as stale.
+  struct Entry {
+    std::optional<FileAttributes> attributes;  // set: exists; unset with absent: known not to exist
+    bool absent = false;
+    Clock::time_point attributes_expiry{};
+    std::shared_ptr<const Listing> listing;
+    Clock::time_point listing_expiry{};
+    std::uint64_t stamp = 0;          // the path itself was updated or invalidated
+    std::uint64_t subtree_stamp = 0;  // the path and everything below it was invalidated
+    std::uint64_t listing_stamp = 0;  // an entry directly inside this directory changed
+
+    bool holds_data() const { return attributes || absent || listing; }
+  };
+
+  bool stale_locked(std::string_view path, std::uint64_t token) const;
+  const Entry* find_locked(std::string_view path) const;
+  Entry& touch_locked(std::string_view path);
+  void patch_parent_listing_locked(std::string_view path, const FileAttributes* attributes);
+  void sweep_locked();
 
   const Clock& clock_;
   MetadataTtl ttl_;
   mutable std::mutex mutex_;
   std::uint64_t counter_ = 0;
+  // Tokens older than this are stale: stamps of forgotten paths were folded into it.
+  std::uint64_t floor_ = 0;
+  std::size_t next_sweep_size_ = 1024;  // forget expired entries when the map grows past this
   std::map<std::string, Entry, std::less<>> entries_;
 };
 
