@@ -58,6 +58,12 @@ std::optional<std::chrono::system_clock::time_point> make_utc_time(int year, int
   }
   const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second;
+  // system_clock counts nanoseconds on glibc, which ends in 2262: refuse rather than overflow.
+  using Duration = std::chrono::system_clock::duration;
+  constexpr auto kMax = std::chrono::duration_cast<std::chrono::seconds>(Duration::max()).count() - 1;
+  constexpr auto kMin = std::chrono::duration_cast<std::chrono::seconds>(Duration::min()).count() + 1;
+  if (secs > kMax || secs < kMin)
+    return std::nullopt;
   return std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::seconds(secs)));
 }

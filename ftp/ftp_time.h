@@ -18,7 +18,8 @@ std::optional<std::chrono::system_clock::time_point> parse_ftp_time(std::string_
 std::string format_ftp_time(std::chrono::system_clock::time_point time);
 
 // Civil date/time (UTC) to a time point; nullopt when a field is out of range (February 30th,
-// hour 24, ...). Seconds may be 60 for a leap second. Shared with the listing parser.
+// hour 24, a year system_clock cannot represent). Seconds may be 60 for a leap second. Shared with the
+// listing parser.
 std::optional<std::chrono::system_clock::time_point> make_utc_time(int year, int month, int day, int hour,
                                                                    int minute, int second);
 
