@@ -216,6 +216,12 @@ BlockData BlockCache::get(const BlockKey& key) {
   return shared;
 }
 
+bool BlockCache::contains(const BlockKey& key) const {
+  const std::string key_string = block_key_string(key);
+  std::lock_guard lock(impl_->mutex);
+  return impl_->memory_index.contains(key_string) || impl_->disk_index.contains(key_string);
+}
+
 void BlockCache::put(const BlockKey& key, BlockData data) {
   if (!data)
     return;

@@ -50,6 +50,8 @@ class BlockCache {
   std::size_t memory_budget() const;
   // The block, from memory or disk (promoted to memory), or null.
   BlockData get(const BlockKey& key);
+  // Whether either tier holds the block; does not count as a hit or miss or change LRU order.
+  bool contains(const BlockKey& key) const;
   // A block is block_size() bytes except the file's last one.
   void put(const BlockKey& key, BlockData data);
   // Drops every version of the path's blocks, from both tiers.

@@ -20,6 +20,9 @@ namespace cache {
 struct ReadaheadConfig {
   std::size_t max_window = 64u << 20;  // bytes read ahead of a sequential reader at most
   unsigned parallel_streams = 2;       // streams at different offsets for one sequential reader
+  // A readahead range is split among the parallel streams only when each part gets at least this
+  // much, so that an extra RETR is worth its setup.
+  std::size_t parallel_segment = 8u << 20;
 };
 
 // Blocks being fetched right now, shared by all readers so that two readers of the same block

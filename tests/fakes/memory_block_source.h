@@ -1,0 +1,107 @@
+#pragma once
+// An in-memory cache::BlockSource for tests: counts opens and bytes delivered, and can fail at a
+// file offset or slow every read down, to exercise the error and overlap paths of the cache.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cache/block_source.h"
+
+namespace testsupport {
+
+class MemoryBlockSource final : public cache::BlockSource {
+ public:
+  struct Options {
+    std::uint64_t fail_at = UINT64_MAX;  // reading the byte at this offset fails
+    std::chrono::microseconds delay{0};  // before each read
+    std::size_t max_chunk = 64 * 1024;   // bytes per read at most
+  };
+
+  void set_file(const std::string& path, std::vector<char> content) {
+    std::lock_guard lock(mutex_);
+    files_[path] = std::make_shared<const std::vector<char>>(std::move(content));
+  }
+  void set_options(Options options) {
+    std::lock_guard lock(mutex_);
+    options_ = options;
+  }
+
+  std::error_code open(const std::string& path, std::uint64_t offset,
+                       std::unique_ptr<cache::ByteStream>& out) override {
+    std::lock_guard lock(mutex_);
+    ++opens_;
+    auto it = files_.find(path);
+    if (it == files_.end())
+      return std::make_error_code(std::errc::no_such_file_or_directory);
+    out = std::make_unique<Stream>(*this, it->second, offset, options_);
+    return {};
+  }
+
+  int opens() const { return opens_.load(); }
+  std::uint64_t bytes_read() const { return bytes_read_.load(); }
+  int open_streams() const { return open_streams_.load(); }
+
+ private:
+  class Stream final : public cache::ByteStream {
+   public:
+    Stream(MemoryBlockSource& owner, std::shared_ptr<const std::vector<char>> content, std::uint64_t offset,
+           Options options)
+        : owner_(owner), content_(std::move(content)), position_(offset), options_(options) {
+      ++owner_.open_streams_;
+    }
+    ~Stream() override { --owner_.open_streams_; }
+
+    std::error_code read(std::span<char> buf, std::size_t& n) override {
+      n = 0;
+      if (options_.delay.count() > 0)
+        std::this_thread::sleep_for(options_.delay);
+      if (position_ >= options_.fail_at)
+        return std::make_error_code(std::errc::connection_reset);
+      if (position_ >= content_->size())
+        return {};
+      std::uint64_t end =
+          std::min<std::uint64_t>(content_->size(), position_ + std::min(buf.size(), options_.max_chunk));
+      end = std::min(end, options_.fail_at);  // deliver what precedes the failure first
+      n = static_cast<std::size_t>(end - position_);
+      std::copy_n(content_->data() + position_, n, buf.data());
+      position_ = end;
+      owner_.bytes_read_ += n;
+      return {};
+    }
+
+   private:
+    MemoryBlockSource& owner_;
+    std::shared_ptr<const std::vector<char>> content_;
+    std::uint64_t position_;
+    Options options_;
+  };
+
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<const std::vector<char>>> files_;
+  Options options_;
+  std::atomic<int> opens_{0};
+  std::atomic<std::uint64_t> bytes_read_{0};
+  std::atomic<int> open_streams_{0};
+};
+
+// Deterministic content, different at every offset of a file.
+inline std::vector<char> pattern_bytes(std::size_t size, unsigned seed = 1) {
+  std::vector<char> out(size);
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto& c : out) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  return out;
+}
+
+}  // namespace testsupport
