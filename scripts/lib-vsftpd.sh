@@ -40,7 +40,8 @@ vsftpd_start() {
   VSFTPD_ROOT="$dir/chroot/pub"
   for attempt in 1 2 3 4 5; do
     VSFTPD_PORT=$(free_port "$ns")
-    local pasv_min=$((VSFTPD_PORT > 65400 ? VSFTPD_PORT - 100 : VSFTPD_PORT + 1))
+    local range=${VSFTPD_PASV_PORTS:-100}
+    local pasv_min=$((VSFTPD_PORT > 65535 - range - 1 ? VSFTPD_PORT - range : VSFTPD_PORT + 1))
     cat >"$dir/vsftpd.conf" <<CONF
 listen=YES
 listen_ipv6=NO
@@ -49,7 +50,7 @@ listen_address=127.0.0.1
 listen_port=$VSFTPD_PORT
 pasv_enable=YES
 pasv_min_port=$pasv_min
-pasv_max_port=$((pasv_min + 99))
+pasv_max_port=$((pasv_min + range - 1))
 port_enable=YES
 connect_from_port_20=NO
 secure_chroot_dir=$dir/empty

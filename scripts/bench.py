@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""Measures ftpfs against curl on the same FTP server; called by bench.sh, which starts the server,
+creates the data and cleans up. Prints one table: for each workload ftpfs, curl, and how many times
+faster ftpfs is (>1: ftpfs faster, <1: slower)."""
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import time
+
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.mnt = os.path.join(args.work, "mnt")
+        self.proc = None
+        self.mount_count = 0
+        self.rows = []
+        self.notes = []
+        self.can_drop = None
+
+    # --- plumbing -------------------------------------------------------------------------------
+    def ns(self, argv):
+        if self.a.netns:
+            return ["nsenter", f"--net=/run/netns/{self.a.netns}", "--"] + argv
+        return argv
+
+    def run(self, argv, **kw):
+        return subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, timeout=3600, **kw)
+
+    def curl(self, *args):
+        return self.run(self.ns(["curl", "-sS", "--fail"] + list(args)))
+
+    def curl_config(self, lines, *args):
+        path = os.path.join(self.a.work, f"curl-{len(self.rows)}-{time.monotonic_ns()}.cfg")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return self.curl("-K", path, *args)
+
+    def drop_caches(self):
+        os.sync()
+        try:
+            with open("/proc/sys/vm/drop_caches", "w") as f:
+                f.write("3\n")
+            self.can_drop = True
+        except OSError:
+            if self.can_drop is None:
+                self.notes.append("could not drop the page cache (/proc/sys/vm/drop_caches not writable): "
+                                  "'cold' means a fresh mount and cache_dir, server-side files may be cached")
+            self.can_drop = False
+
+    def mount(self):
+        """A fresh ftpfs mount with an empty cache_dir, so the next reads are cold on the client side."""
+        self.unmount()
+        self.mount_count += 1
+        cache = os.path.join(self.a.work, f"cache-{self.mount_count}")
+        os.makedirs(cache, exist_ok=True)
+        os.makedirs(self.mnt, exist_ok=True)
+        log = open(os.path.join(self.a.work, f"ftpfs-{self.mount_count}.log"), "wb")
+        self.proc = subprocess.Popen(
+            self.ns([self.a.ftpfs, self.a.url, self.mnt, "-f", "-o", f"cache_dir={cache}"]),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if os.path.ismount(self.mnt):
+                self.drop_caches()
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ftpfs exited with {self.proc.returncode}: {open(log.name).read()}")
+            time.sleep(0.05)
+        raise RuntimeError("ftpfs did not mount within 15 s")
+
+    def unmount(self):
+        if os.path.ismount(self.mnt):
+            if subprocess.run(["fusermount3", "-u", self.mnt]).returncode != 0:
+                subprocess.run(["fusermount3", "-uz", self.mnt])
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+    @staticmethod
+    def timed(fn):
+        start = time.monotonic()
+        fn()
+        return time.monotonic() - start
+
+    def add(self, name, unit, ftpfs, curl, higher_is_better):
+        """ftpfs/curl are numbers in `unit` (or None when not measured)."""
+        if ftpfs is None or curl is None or ftpfs == 0 or curl == 0:
+            ratio = None
+        else:
+            ratio = ftpfs / curl if higher_is_better else curl / ftpfs
+        self.rows.append((name, unit, ftpfs, curl, ratio))
+        print(f"  {name}: ftpfs={fmt(ftpfs)} curl={fmt(curl)} {unit}", file=sys.stderr, flush=True)
+
+    def ftpfs_part(self, fn):
+        """Runs fn only when ftpfs is being measured; its failure is reported, not fatal."""
+        if self.a.curl_only:
+            return None
+        try:
+            return fn()
+        except Exception as e:  # a broken ftpfs must not hide the curl numbers
+            self.notes.append(f"ftpfs failed: {e}")
+            return None
+
+    # --- workloads ------------------------------------------------------------------------------
+    def read_file(self, path):
+        with open(path, "rb", buffering=0) as f:
+            while f.read(1 << 20):
+                pass
+
+    def sequential_read(self):
+        size_mb = self.a.size_mb * 1024 * 1024 / 1e6
+        path = "bench/big.bin"
+
+        def ftpfs_cold():
+            self.mount()
+            return size_mb / self.timed(lambda: self.read_file(os.path.join(self.mnt, path)))
+
+        def ftpfs_warm():
+            return size_mb / self.timed(lambda: self.read_file(os.path.join(self.mnt, path)))
+
+        cold = self.ftpfs_part(ftpfs_cold)
+        warm = self.ftpfs_part(ftpfs_warm) if cold is not None else None
+        self.drop_caches()
+        curl_cold = size_mb / self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{path}"))
+        curl_warm = size_mb / self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{path}"))
+        self.add(f"sequential read {self.a.size_mb} MiB, cold", "MB/s", cold, curl_cold, True)
+        self.add(f"sequential re-read {self.a.size_mb} MiB, warm", "MB/s", warm, curl_warm, True)
+
+    def random_reads(self):
+        n = self.a.random_reads
+        blocks = self.a.size_mb * 1024 * 1024 // 4096
+        offsets = [random.Random(42 + i).randrange(blocks) * 4096 for i in range(n)]
+        path = "bench/big.bin"
+
+        def ftpfs():
+            self.mount()
+            lat = []
+            fd = os.open(os.path.join(self.mnt, path), os.O_RDONLY)
+            try:
+                for off in offsets:
+                    t = time.monotonic()
+                    if len(os.pread(fd, 4096, off)) != 4096:
+                        raise RuntimeError("short read")
+                    lat.append(time.monotonic() - t)
+            finally:
+                os.close(fd)
+            return lat
+
+        def curl():
+            lat = []
+            for off in offsets:
+                t = time.monotonic()
+                self.curl("-r", f"{off}-{off + 4095}", "-o", "/dev/null", f"{self.a.url}/{path}")
+                lat.append(time.monotonic() - t)
+            return lat
+
+        f_lat = self.ftpfs_part(ftpfs)
+        c_lat = curl()
+        iops = lambda lat: len(lat) / sum(lat) if lat else None
+        self.add(f"random 4 KiB reads (x{n})", "IOPS", iops(f_lat), iops(c_lat), True)
+        self.add("  random read latency p50", "ms", pct(f_lat, 50), pct(c_lat, 50), False)
+        self.add("  random read latency p99", "ms", pct(f_lat, 99), pct(c_lat, 99), False)
+
+    def big_listing(self):
+        target = "bench/many"
+
+        def ftpfs():
+            self.mount()
+            ls = lambda: self.run(["ls", "-l", os.path.join(self.mnt, target)])
+            return self.timed(ls), self.timed(ls)
+
+        f = self.ftpfs_part(ftpfs) or (None, None)
+        c = self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{target}/"))
+        self.add("ls -l of 10,000 entries, cold (curl: one LIST)", "s", f[0], c, False)
+        self.add("ls -l of 10,000 entries, warm", "s", f[1], c, False)
+
+    def tree_stat(self):
+        root = "bench/tree"
+        dirs = sorted(os.listdir(os.path.join(self.a.root, root)))
+
+        def ftpfs():
+            self.mount()
+            return self.timed(lambda: self.run(
+                ["find", os.path.join(self.mnt, root), "-type", "f", "-printf", "%s %T@\n"]))
+
+        f = self.ftpfs_part(ftpfs)
+        lines = [f'url = "{self.a.url}/{root}/"', 'output = "/dev/null"']
+        for d in dirs:
+            lines += [f'url = "{self.a.url}/{root}/{d}/"', 'output = "/dev/null"']
+        c = self.timed(lambda: self.curl_config(lines))
+        self.add(f"find+stat over {len(dirs)} dirs, 2,000 files (curl: LIST each)", "s", f, c, False)
+
+    def copy_out(self):
+        src = "bench/small"
+        names = sorted(os.listdir(os.path.join(self.a.root, src)))
+        out_f = os.path.join(self.a.work, "out-ftpfs")
+        out_c = os.path.join(self.a.work, "out-curl")
+
+        def ftpfs():
+            self.mount()
+            return self.timed(lambda: self.run(["cp", "-r", os.path.join(self.mnt, src), out_f]))
+
+        f = self.ftpfs_part(ftpfs)
+        os.makedirs(out_c, exist_ok=True)
+        lines = []
+        for n in names:
+            lines += [f'url = "{self.a.url}/{src}/{n}"', f'output = "{out_c}/{n}"']
+        c = self.timed(lambda: self.curl_config(lines))
+        self.add(f"cp -r {len(names)} x 64 KiB out", "s", f, c, False)
+
+    def big_write(self):
+        local = os.path.join(self.a.work, "local", "big.bin")
+        size_mb = os.path.getsize(local) / 1e6
+
+        def ftpfs():
+            self.mount()
+            t = self.timed(lambda: self.run(["cp", local, os.path.join(self.mnt, "up-ftpfs", "big.bin")]))
+            if os.path.getsize(os.path.join(self.a.root, "up-ftpfs", "big.bin")) != os.path.getsize(local):
+                raise RuntimeError("uploaded big.bin has the wrong size on the server")
+            return size_mb / t
+
+        f = self.ftpfs_part(ftpfs)
+        c = size_mb / self.timed(lambda: self.curl("-T", local, f"{self.a.url}/up-curl/big.bin"))
+        self.add(f"sequential write {self.a.size_mb} MiB (curl -T)", "MB/s", f, c, True)
+
+    def copy_in(self):
+        local = os.path.join(self.a.work, "local", "small")
+        names = sorted(os.listdir(local))
+
+        def ftpfs():
+            self.mount()
+            return self.timed(lambda: self.run(["cp", "-r", local, os.path.join(self.mnt, "up-ftpfs", "small")]))
+
+        f = self.ftpfs_part(ftpfs)
+        lines = ["ftp-create-dirs"]
+        for n in names:
+            lines += [f'upload-file = "{local}/{n}"', f'url = "{self.a.url}/up-curl/small/{n}"']
+        c = self.timed(lambda: self.curl_config(lines))
+        self.add(f"cp -r {len(names)} x 64 KiB in (curl: one connection)", "s", f, c, False)
+
+    def print_table(self):
+        print()
+        head = ("workload", "unit", "ftpfs", "curl", "ftpfs vs curl")
+        rows = [(n, u, fmt(f), fmt(c), "n/a" if r is None else f"{r:.2f}x") for n, u, f, c, r in self.rows]
+        widths = [max(len(str(x[i])) for x in [head] + rows) for i in range(5)]
+        line = lambda r: "  ".join(str(v).ljust(widths[i]) if i < 2 else str(v).rjust(widths[i])
+                                   for i, v in enumerate(r))
+        print(line(head))
+        print("  ".join("-" * w for w in widths))
+        for r in rows:
+            print(line(r))
+        print("\n'ftpfs vs curl' is how many times faster ftpfs is (above 1: faster than curl).")
+        delay = f", {self.a.delay_ms} ms added round-trip time" if self.a.delay_ms else ""
+        print(f"server: vsftpd on 127.0.0.1{delay}")
+        for note in dict.fromkeys(self.notes):
+            print(f"note: {note}")
+
+
+def pct(values, p):
+    if not values:
+        return None
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(p / 100 * len(values)) - 1))
+    return values[k] * 1000.0
+
+
+def fmt(v):
+    if v is None:
+        return "n/a"
+    return f"{v:.3f}" if v < 10 else f"{v:.1f}"
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--url", required=True)
+    p.add_argument("--root", required=True, help="the served tree on local disk")
+    p.add_argument("--work", required=True)
+    p.add_argument("--ftpfs", required=True)
+    p.add_argument("--netns", default="")
+    p.add_argument("--size-mb", type=int, required=True)
+    p.add_argument("--random-reads", type=int, default=200)
+    p.add_argument("--delay-ms", type=float, default=0)
+    p.add_argument("--curl-only", action="store_true")
+    b = Bench(p.parse_args())
+    try:
+        for step in (b.sequential_read, b.random_reads, b.big_listing, b.tree_stat, b.copy_out,
+                     b.big_write, b.copy_in):
+            print(f"{step.__name__} ...", file=sys.stderr, flush=True)
+            step()
+    finally:
+        b.unmount()
+    b.print_table()
+
+
+if __name__ == "__main__":
+    main()

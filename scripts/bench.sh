@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Benchmark: ftpfs against curl on the same vsftpd, in the same run. Run as root after scripts/build.sh.
+#
+#   bash scripts/bench.sh [--delay-ms N] [--curl-only]
+#
+# --delay-ms N   adds N ms of round-trip time: vsftpd, curl and ftpfs's network side all run inside a
+#                private network namespace created for the run, with netem on that namespace's
+#                loopback (N/2 ms each way). Nothing leaves the namespace; it is deleted on exit.
+# --curl-only    measure only the curl side (e.g. while ftpfs does not build).
+# Environment: BENCH_SIZE_MB (default 512) for the big file, BENCH_RANDOM_READS (default 200),
+#              FTPFS (default build/ftpfs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib-vsftpd.sh
+
+delay_ms=0
+curl_only=""
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --delay-ms) delay_ms=$2; shift 2 ;;
+    --curl-only) curl_only=--curl-only; shift ;;
+    *) echo "usage: $0 [--delay-ms N] [--curl-only]" >&2; exit 2 ;;
+  esac
+done
+size_mb=${BENCH_SIZE_MB:-512}
+ftpfs=$(realpath -m "${FTPFS:-build/ftpfs}")
+if [[ -z $curl_only && ! -x $ftpfs ]]; then
+  echo "bench.sh: $ftpfs not found; run scripts/build.sh first (or use --curl-only)" >&2
+  exit 1
+fi
+
+work=$(mktemp -d /tmp/ftpfs-bench.XXXXXX)
+netns=""
+cleanup() {
+  set +e
+  if mountpoint -q "$work/mnt" 2>/dev/null; then
+    fusermount3 -u "$work/mnt" || fusermount3 -uz "$work/mnt"
+  fi
+  vsftpd_stop
+  # Deleting the namespace also removes its loopback and the netem qdisc on it.
+  [[ -n $netns ]] && ip netns del "$netns"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [[ $delay_ms != 0 ]]; then
+  netns="ftpfs-bench-$$"
+  ip netns add "$netns"
+  ip netns exec "$netns" ip link set lo up
+  half=$(awk -v d="$delay_ms" 'BEGIN { printf "%.3f", d / 2 }')
+  modprobe sch_netem 2>/dev/null || true
+  if ! ip netns exec "$netns" tc qdisc add dev lo root netem delay "${half}ms"; then
+    echo "bench.sh: --delay-ms needs the netem queueing discipline (kernel module sch_netem)," \
+      "which this kernel does not offer" >&2
+    exit 1
+  fi
+  echo "network namespace $netns: ${half} ms each way on its loopback" >&2
+fi
+
+# A wide passive range: with 100 ports, thousands of short transfers keep hitting ports still in use.
+VSFTPD_PASV_PORTS=${VSFTPD_PASV_PORTS:-1000}
+vsftpd_start "$work/server" "$netns"
+echo "vsftpd: $VSFTPD_URL (pid $VSFTPD_PID)" >&2
+
+echo "creating data (${size_mb} MiB file, 10,000-entry dir, 100 x 20 tree, 1,000 x 64 KiB) ..." >&2
+data="$VSFTPD_ROOT/bench"
+mkdir -p "$data" "$work/local" "$VSFTPD_ROOT/up-ftpfs" "$VSFTPD_ROOT/up-curl"
+head -c $((size_mb * 1024 * 1024)) /dev/urandom >"$data/big.bin"
+cp "$data/big.bin" "$work/local/big.bin"
+python3 - "$data" "$work/local" <<'PY'
+import os, sys
+data, local = sys.argv[1], sys.argv[2]
+os.makedirs(f"{data}/many", exist_ok=True)
+for i in range(10000):
+    with open(f"{data}/many/entry-{i:05d}.txt", "wb") as f:
+        f.write(b"x" * (i % 100))
+for d in range(100):
+    os.makedirs(f"{data}/tree/d{d:03d}", exist_ok=True)
+    for i in range(20):
+        with open(f"{data}/tree/d{d:03d}/f{i:02d}", "wb") as f:
+            f.write(os.urandom(1024))
+for target in (f"{data}/small", f"{local}/small"):
+    os.makedirs(target, exist_ok=True)
+blob = os.urandom(64 * 1024)
+for i in range(1000):
+    for target in (f"{data}/small", f"{local}/small"):
+        with open(f"{target}/s{i:04d}.bin", "wb") as f:
+            f.write(blob[i % 64:] + blob[:i % 64])
+PY
+chown -R ftp:ftp "$VSFTPD_ROOT"
+
+python3 scripts/bench.py --url "$VSFTPD_URL" --root "$VSFTPD_ROOT" --work "$work" --ftpfs "$ftpfs" \
+  --netns "$netns" --size-mb "$size_mb" --random-reads "${BENCH_RANDOM_READS:-200}" \
+  --delay-ms "$delay_ms" $curl_only
