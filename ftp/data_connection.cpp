@@ -118,6 +118,13 @@ void DataConnection::finish_send() {
   stream_.close();
 }
 
+void DataConnection::reset() {
+  boost::system::error_code ignored;
+  if (stream_.is_open())
+    stream_.lowest_layer().set_option(asio::socket_base::linger(true, 0), ignored);
+  close();
+}
+
 void DataConnection::close() {
   deadline_.disarm();
   if (acceptor_) {

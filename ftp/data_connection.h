@@ -45,6 +45,9 @@ class DataConnection {
   // Ends an upload: FIN after the last byte, then close.
   void finish_send();
   void close();
+  // Closes with a reset (RST) instead of FIN, so an upload that is being abandoned can never look
+  // complete to the server.
+  void reset();
   bool eof() const { return eof_; }
 
  private:

@@ -300,7 +300,7 @@ Awaitable<Error> Session::fail_transfer(std::unique_ptr<DataConnection> data, Er
 }
 
 Awaitable<Status> Session::abort_transfer(std::unique_ptr<DataConnection> data) {
-  data->close();
+  data->reset();
   data.reset();
   auto sent = co_await control_.send("ABOR");
   if (!sent) {

@@ -1,0 +1,348 @@
+#include "ftp/asio_client.h"
+
+#include <spdlog/logger.h>
+
+#include "ftp/error.h"
+
+namespace ftp {
+namespace {
+
+// Names reach the control connection as command arguments; CR, LF or NUL would end the command
+// early and let the rest become a second command. Refuse before leasing or sending anything.
+Status check_name(std::string_view path) {
+  if (path.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    return Error(make_error_code(Errc::bad_name), "refusing a path with CR, LF or NUL");
+  }
+  return Status{};
+}
+
+template <class R>
+bool failed(const R& r) {
+  return !static_cast<bool>(r);
+}
+
+}  // namespace
+
+class AsioClient::AsioDownload final : public Download {
+ public:
+  AsioDownload(AsioClient& client, SessionLease lease, std::unique_ptr<DataConnection> data,
+               std::uint64_t offset)
+      : client_(client), lease_(std::move(lease)), data_(std::move(data)), offset_(offset) {}
+
+  ~AsioDownload() override {
+    if (!data_ && !lease_)
+      return;
+    client_.run<int>([this]() -> Awaitable<int> {
+      if (data_) {
+        // At the data's end only the 226 is missing; otherwise ABOR.
+        Status st = data_->eof() ? co_await lease_->finish_transfer(std::move(data_), false)
+                                 : co_await lease_->abort_transfer(std::move(data_));
+        if (!st)
+          lease_.mark_broken();
+      }
+      lease_.release();
+      co_return 0;
+    });
+  }
+
+  Result<std::size_t> read(std::span<char> buf) override {
+    if (error_.code)
+      return error_;
+    if (!data_)
+      return std::size_t{0};
+    return client_.run<Result<std::size_t>>([this, buf]() -> Awaitable<Result<std::size_t>> {
+      auto n = co_await data_->read_some(buf);
+      if (!n) {
+        if (n.code() == make_error_code(Errc::timeout)) {
+          lease_.mark_broken();  // a stalled server gets no second chance to hang us
+          data_.reset();
+          error_ = n.error();
+        } else {
+          error_ = co_await lease_->fail_transfer(std::move(data_), n.error());
+        }
+        if (error_.code != make_error_code(Errc::transfer_aborted) && !is_fatal(error_.code)) {
+          // Whatever the server said, the data did not arrive: never let it look like success.
+          error_ = Error(make_error_code(Errc::transfer_aborted), error_.message());
+        }
+        lease_.release();
+        co_return error_;
+      }
+      if (*n == 0) {
+        auto done = co_await lease_->finish_transfer(std::move(data_), false);
+        lease_.release();
+        if (!done) {
+          error_ = done.error();
+          co_return error_;
+        }
+        co_return std::size_t{0};
+      }
+      offset_ += *n;
+      client_.bytes_down_ += *n;
+      co_return *n;
+    });
+  }
+
+  std::uint64_t offset() const override { return offset_; }
+
+ private:
+  AsioClient& client_;
+  SessionLease lease_;
+  std::unique_ptr<DataConnection> data_;
+  std::uint64_t offset_;
+  Error error_;  // sticky: a failed download stays failed
+};
+
+class AsioClient::AsioUpload final : public Upload {
+ public:
+  AsioUpload(AsioClient& client, SessionLease lease, std::unique_ptr<DataConnection> data)
+      : client_(client), lease_(std::move(lease)), data_(std::move(data)) {}
+
+  ~AsioUpload() override {
+    if (!data_ && !lease_)
+      return;
+    client_.run<int>([this]() -> Awaitable<int> {
+      if (data_) {
+        Status st = co_await lease_->abort_transfer(std::move(data_));
+        if (!st)
+          lease_.mark_broken();
+      }
+      lease_.release();
+      co_return 0;
+    });
+  }
+
+  Status write(std::span<const char> data) override {
+    if (error_.code)
+      return error_;
+    if (!data_)
+      return Error(make_error_code(Errc::protocol_error), "write after finish");
+    return client_.run<Status>([this, data]() -> Awaitable<Status> {
+      auto st = co_await data_->write_all(data);
+      if (!st) {
+        if (st.code() == make_error_code(Errc::timeout)) {
+          lease_.mark_broken();
+          data_.reset();
+          error_ = st.error();
+        } else {
+          // The server may have said why it cut us off (552 disk full, 451...).
+          error_ = co_await lease_->fail_transfer(std::move(data_), st.error());
+        }
+        lease_.release();
+        co_return error_;
+      }
+      written_ += data.size();
+      client_.bytes_up_ += data.size();
+      co_return Status{};
+    });
+  }
+
+  Status finish() override {
+    if (error_.code)
+      return error_;
+    if (!data_)
+      return Status{};
+    return client_.run<Status>([this]() -> Awaitable<Status> {
+      auto st = co_await lease_->finish_transfer(std::move(data_), true);
+      lease_.release();
+      if (!st)
+        error_ = st.error();
+      co_return st;
+    });
+  }
+
+  std::uint64_t bytes_written() const override { return written_; }
+
+ private:
+  AsioClient& client_;
+  SessionLease lease_;
+  std::unique_ptr<DataConnection> data_;
+  std::uint64_t written_ = 0;
+  Error error_;
+};
+
+AsioClient::AsioClient(SessionConfig config, NameCodec codec, SessionLoggers loggers)
+    : log_(std::move(loggers)) {
+  pool_ =
+      std::make_unique<SessionPool>(io_.context().get_executor(), std::move(config), std::move(codec), log_);
+}
+
+AsioClient::~AsioClient() {
+  io_.start();  // no-op when running; shutdown below needs the loop
+  run<int>([this]() -> Awaitable<int> {
+    co_await pool_->shutdown();
+    co_return 0;
+  });
+  io_.stop();
+  pool_.reset();
+}
+
+Result<std::unique_ptr<AsioClient>> AsioClient::connect(SessionConfig config, SessionLoggers loggers) {
+  auto codec = NameCodec::create(config.encoding);
+  if (!codec)
+    return codec.error();
+  std::unique_ptr<AsioClient> client(
+      new AsioClient(std::move(config), std::move(*codec), std::move(loggers)));
+  client->io_.start();
+  auto first = client->run<Status>([c = client.get()]() -> Awaitable<Status> {
+    auto lease = co_await c->pool_->acquire();
+    if (!lease)
+      co_return lease.error();
+    c->features_ = (*lease)->features();
+    c->initial_dir_ = (*lease)->initial_directory();
+    co_return Status{};
+  });
+  if (!first)
+    return first.error();
+  return client;
+}
+
+ClientStats AsioClient::stats() const {
+  return ClientStats{pool_->stats(), bytes_down_.load(), bytes_up_.load()};
+}
+
+template <class R, class Op>
+R AsioClient::run(Op op) {
+  return run_sync<R>(io_.context(), std::move(op));
+}
+
+template <class R, class Op>
+Awaitable<R> AsioClient::with_session(Op op, bool idempotent) {
+  for (int attempt = 0;; ++attempt) {
+    auto lease = co_await pool_->acquire();
+    if (!lease)
+      co_return lease.error();
+    const bool reused = lease->reused();
+    R r = co_await op(**lease);
+    if (failed(r) && is_fatal(r.code())) {
+      lease->mark_broken();
+      const bool retry = idempotent && reused && attempt == 0 && r.code() != make_error_code(Errc::cancelled);
+      if (retry) {
+        if (log_.ftp)
+          log_.ftp->debug("retrying on a new session after: {}", r.error().message());
+        continue;
+      }
+    }
+    co_return r;
+  }
+}
+
+Result<std::vector<DirEntry>> AsioClient::list(std::string_view dir) {
+  if (auto bad = check_name(dir); !bad)
+    return bad.error();
+  using R = Result<std::vector<DirEntry>>;
+  return run<R>([this, dir]() -> Awaitable<R> {
+    co_return co_await with_session<R>([dir](Session& s) { return s.list(dir); }, true);
+  });
+}
+
+Result<DirEntry> AsioClient::stat(std::string_view path) {
+  if (auto bad = check_name(path); !bad)
+    return bad.error();
+  using R = Result<DirEntry>;
+  return run<R>([this, path]() -> Awaitable<R> {
+    co_return co_await with_session<R>([path](Session& s) { return s.stat(path); }, true);
+  });
+}
+
+Result<std::unique_ptr<Download>> AsioClient::download(std::string_view path, std::uint64_t offset) {
+  if (auto bad = check_name(path); !bad)
+    return bad.error();
+  using R = Result<std::unique_ptr<Download>>;
+  return run<R>([this, path, offset]() -> Awaitable<R> {
+    for (int attempt = 0;; ++attempt) {
+      auto lease = co_await pool_->acquire();
+      if (!lease)
+        co_return lease.error();
+      auto data = co_await (*lease)->start_retrieve(path, offset);
+      if (data) {
+        co_return std::unique_ptr<Download>(
+            std::make_unique<AsioDownload>(*this, std::move(*lease), std::move(*data), offset));
+      }
+      if (is_fatal(data.code())) {
+        lease->mark_broken();
+        if (lease->reused() && attempt == 0 && data.code() != make_error_code(Errc::cancelled))
+          continue;
+      }
+      co_return data.error();
+    }
+  });
+}
+
+Result<std::unique_ptr<Upload>> AsioClient::upload(std::string_view path, UploadMode mode) {
+  if (auto bad = check_name(path); !bad)
+    return bad.error();
+  using R = Result<std::unique_ptr<Upload>>;
+  return run<R>([this, path, mode]() -> Awaitable<R> {
+    for (int attempt = 0;; ++attempt) {
+      auto lease = co_await pool_->acquire();
+      if (!lease)
+        co_return lease.error();
+      auto data = co_await (*lease)->start_store(path, mode);
+      if (data) {
+        co_return std::unique_ptr<Upload>(
+            std::make_unique<AsioUpload>(*this, std::move(*lease), std::move(*data)));
+      }
+      if (is_fatal(data.code())) {
+        lease->mark_broken();
+        // Nothing was written yet, so starting over on a new session is safe even for APPE.
+        if (lease->reused() && attempt == 0 && data.code() != make_error_code(Errc::cancelled))
+          continue;
+      }
+      co_return data.error();
+    }
+  });
+}
+
+Status AsioClient::make_directory(std::string_view path) {
+  if (auto bad = check_name(path); !bad)
+    return bad;
+  return run<Status>([this, path]() -> Awaitable<Status> {
+    co_return co_await with_session<Status>([path](Session& s) { return s.make_directory(path); }, true);
+  });
+}
+
+Status AsioClient::remove_directory(std::string_view path) {
+  if (auto bad = check_name(path); !bad)
+    return bad;
+  return run<Status>([this, path]() -> Awaitable<Status> {
+    co_return co_await with_session<Status>([path](Session& s) { return s.remove_directory(path); }, false);
+  });
+}
+
+Status AsioClient::remove_file(std::string_view path) {
+  if (auto bad = check_name(path); !bad)
+    return bad;
+  return run<Status>([this, path]() -> Awaitable<Status> {
+    co_return co_await with_session<Status>([path](Session& s) { return s.remove_file(path); }, false);
+  });
+}
+
+Status AsioClient::rename(std::string_view from, std::string_view to) {
+  if (auto bad = check_name(from); !bad)
+    return bad;
+  if (auto bad = check_name(to); !bad)
+    return bad;
+  return run<Status>([this, from, to]() -> Awaitable<Status> {
+    co_return co_await with_session<Status>([from, to](Session& s) { return s.rename(from, to); }, false);
+  });
+}
+
+Status AsioClient::set_mode(std::string_view path, std::uint32_t mode) {
+  if (auto bad = check_name(path); !bad)
+    return bad;
+  return run<Status>([this, path, mode]() -> Awaitable<Status> {
+    co_return co_await with_session<Status>([path, mode](Session& s) { return s.set_mode(path, mode); },
+                                            true);
+  });
+}
+
+Status AsioClient::set_mtime(std::string_view path, std::chrono::system_clock::time_point mtime) {
+  if (auto bad = check_name(path); !bad)
+    return bad;
+  return run<Status>([this, path, mtime]() -> Awaitable<Status> {
+    co_return co_await with_session<Status>([path, mtime](Session& s) { return s.set_mtime(path, mtime); },
+                                            true);
+  });
+}
+
+}  // namespace ftp

@@ -1,0 +1,79 @@
+#pragma once
+// ftp::Client over Boost.Asio: one I/O thread, a pool of logged-in sessions, and synchronous
+// methods that run each operation as a coroutine on that thread and wait for it (Boost.MySQL's
+// sync-over-async pattern; design.md section 2). Safe to call from many threads at once.
+//
+// Retries: an idempotent operation (list, stat, download start, mkdir, chmod, mtime) that fails
+// with a fatal error on a session that had been sitting idle in the pool (the server may have
+// closed it) is retried once on a new session. Everything else reports its first error.
+//
+// Downloads and uploads each hold one session for their whole life. A download destroyed before
+// its end is aborted: the data connection is reset, ABOR is sent and both final replies are read
+// within the command timeout; the session then goes back to the pool, or is discarded if any of
+// that failed. An upload destroyed without finish() is aborted the same way (the server may keep
+// a partial file). Downloads and uploads must be destroyed before the client.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ftp/client.h"
+#include "ftp/io_thread.h"
+#include "ftp/session.h"
+#include "ftp/session_config.h"
+#include "ftp/session_pool.h"
+
+namespace ftp {
+
+struct ClientStats {
+  PoolStats pool;
+  std::uint64_t bytes_downloaded = 0;
+  std::uint64_t bytes_uploaded = 0;
+};
+
+class AsioClient final : public Client {
+ public:
+  // Starts the I/O thread and logs in once, so a wrong password or an unreachable host fails here;
+  // that session stays in the pool. Null loggers log nothing.
+  static Result<std::unique_ptr<AsioClient>> connect(SessionConfig config, SessionLoggers loggers = {});
+  ~AsioClient() override;
+
+  Result<std::vector<DirEntry>> list(std::string_view dir) override;
+  Result<DirEntry> stat(std::string_view path) override;
+  Result<std::unique_ptr<Download>> download(std::string_view path, std::uint64_t offset) override;
+  Result<std::unique_ptr<Upload>> upload(std::string_view path, UploadMode mode) override;
+  Status make_directory(std::string_view path) override;
+  Status remove_directory(std::string_view path) override;
+  Status remove_file(std::string_view path) override;
+  Status rename(std::string_view from, std::string_view to) override;
+  Status set_mode(std::string_view path, std::uint32_t mode) override;
+  Status set_mtime(std::string_view path, std::chrono::system_clock::time_point mtime) override;
+  Features features() const override { return features_; }
+
+  // The working directory the server put us in at login (PWD), e.g. "/" or "/home/user".
+  std::string initial_directory() const { return initial_dir_; }
+  ClientStats stats() const;
+
+ private:
+  class AsioDownload;
+  class AsioUpload;
+
+  AsioClient(SessionConfig config, NameCodec codec, SessionLoggers loggers);
+
+  template <class R, class Op>
+  R run(Op op);
+  // Leases a session and runs op(Session&) on it, with the one retry described above.
+  template <class R, class Op>
+  Awaitable<R> with_session(Op op, bool idempotent);
+
+  SessionLoggers log_;
+  IoThread io_;
+  std::unique_ptr<SessionPool> pool_;
+  Features features_;
+  std::string initial_dir_ = "/";
+  std::atomic<std::uint64_t> bytes_down_{0};
+  std::atomic<std::uint64_t> bytes_up_{0};
+};
+
+}  // namespace ftp

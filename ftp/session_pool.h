@@ -1,0 +1,104 @@
+#pragma once
+// A bounded pool of logged-in sessions (design.md section 2, "Session pool").
+//
+// An operation leases one session for one command exchange or one transfer; the RAII lease gives
+// it back on destruction, and a session that was marked broken (or whose connection died) is
+// destroyed instead of returned. When every session is leased, acquire() waits for one to come
+// back, so any number of callers can share a few connections without deadlock. A server that
+// answers a new connection with 421 ("too many connections") lowers the pool's limit to the number
+// of sessions already open (at least 1) and the caller waits for one of those instead of failing.
+//
+// Thread rule: acquire(), the lease's destructor and shutdown() run on the I/O thread only (all
+// pool state belongs to that thread); stats() may be called from anywhere.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <vector>
+
+#include "ftp/asio.h"
+#include "ftp/name_codec.h"
+#include "ftp/result.h"
+#include "ftp/session.h"
+#include "ftp/session_config.h"
+
+namespace ftp {
+
+class SessionPool;
+
+class SessionLease {
+ public:
+  SessionLease() = default;
+  SessionLease(SessionPool* pool, std::unique_ptr<Session> session, bool reused)
+      : pool_(pool), session_(std::move(session)), reused_(reused) {}
+  SessionLease(SessionLease&& other) noexcept;
+  SessionLease& operator=(SessionLease&& other) noexcept;
+  ~SessionLease() { release(); }
+
+  Session& operator*() const { return *session_; }
+  Session* operator->() const { return session_.get(); }
+  explicit operator bool() const { return static_cast<bool>(session_); }
+
+  // The session must not be reused (its connection is in an unknown state).
+  void mark_broken() {
+    if (session_)
+      session_->mark_broken();
+  }
+  // True when the session had been idle in the pool (the server may have dropped it meanwhile),
+  // false when it was opened for this lease.
+  bool reused() const { return reused_; }
+  // Gives the session back now (or discards it when broken).
+  void release();
+
+ private:
+  SessionPool* pool_ = nullptr;
+  std::unique_ptr<Session> session_;
+  bool reused_ = false;
+};
+
+struct PoolStats {
+  unsigned sessions_open = 0;    // logged in or logging in
+  unsigned sessions_in_use = 0;  // leased right now
+  unsigned limit = 0;            // current cap (max_sessions, or lower after a 421)
+  std::uint64_t generation = 0;  // sessions opened so far; grows with every reconnect
+};
+
+class SessionPool {
+ public:
+  SessionPool(asio::any_io_executor ex, SessionConfig config, NameCodec codec, SessionLoggers loggers);
+  ~SessionPool();
+  SessionPool(const SessionPool&) = delete;
+  SessionPool& operator=(const SessionPool&) = delete;
+
+  // A logged-in session: an idle one (after a NOOP if it sat idle longer than idle_timeout), a new
+  // one while below the limit, or the next one given back.
+  Awaitable<Result<SessionLease>> acquire();
+  // Says QUIT on idle sessions and refuses new leases; leased sessions close when given back.
+  Awaitable<void> shutdown();
+
+  PoolStats stats() const;
+
+ private:
+  friend class SessionLease;
+  void give_back(std::unique_ptr<Session> session);
+  void wake_one();
+  std::chrono::milliseconds backoff() const;
+
+  asio::any_io_executor ex_;
+  SessionConfig config_;
+  NameCodec codec_;
+  SessionLoggers log_;
+  std::vector<std::unique_ptr<Session>> idle_;
+  std::list<asio::steady_timer*> waiters_;  // acquire() calls waiting for a session, oldest first
+  unsigned consecutive_failures_ = 0;
+  bool shut_down_ = false;
+
+  std::atomic<unsigned> open_{0};
+  std::atomic<unsigned> in_use_{0};
+  std::atomic<unsigned> limit_;
+  std::atomic<std::uint64_t> generation_{0};
+};
+
+}  // namespace ftp
