@@ -1,0 +1,178 @@
+#include "cache/block_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+using cache::BlockCache;
+using cache::BlockCacheConfig;
+using cache::BlockData;
+using cache::BlockKey;
+
+BlockCacheConfig config(std::size_t block_size, std::size_t memory_budget = 1 << 20,
+                        std::filesystem::path disk_dir = {}, std::uint64_t disk_budget = 1 << 30) {
+  BlockCacheConfig c;
+  c.block_size = block_size;
+  c.memory_budget = memory_budget;
+  c.disk_dir = std::move(disk_dir);
+  c.disk_budget = disk_budget;
+  return c;
+}
+
+BlockData bytes(std::size_t n, char fill) {
+  return std::make_shared<const std::vector<char>>(n, fill);
+}
+
+BlockKey key(const std::string& path, std::uint64_t index, std::uint64_t size = 4096) {
+  return {path, {size, 42}, index};
+}
+
+std::size_t count_block_files(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file() && e.path().extension() == ".blk")
+      ++n;
+  }
+  return n;
+}
+
+TEST(BlockCacheTest, PutThenGetReturnsTheBlock) {
+  BlockCache cache(config(1024, 1 << 20));
+  EXPECT_EQ(cache.block_size(), 1024u);
+  EXPECT_EQ(cache.get(key("/a", 0)), nullptr);
+  cache.put(key("/a", 0), bytes(1024, 'a'));
+  auto got = cache.get(key("/a", 0));
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(*got, std::vector<char>(1024, 'a'));
+  auto stats = cache.stats();
+  EXPECT_EQ(stats.hits, 1u);
+  EXPECT_EQ(stats.misses, 1u);
+  EXPECT_EQ(stats.memory_bytes, 1024u);
+}
+
+TEST(BlockCacheTest, OtherVersionOfTheSameBlockMisses) {
+  BlockCache cache(config(1024));
+  cache.put(key("/a", 0, 4096), bytes(1024, 'a'));
+  EXPECT_EQ(cache.get(key("/a", 0, 5000)), nullptr);
+  EXPECT_EQ(cache.get(BlockKey{"/a", {4096, 43}, 0}), nullptr);
+  EXPECT_EQ(cache.get(key("/b", 0, 4096)), nullptr);
+  EXPECT_NE(cache.get(key("/a", 0, 4096)), nullptr);
+}
+
+TEST(BlockCacheTest, LeastRecentlyUsedBlockIsEvictedUnderTheMemoryBudget) {
+  BlockCache cache(config(1000, 3000));
+  cache.put(key("/a", 0), bytes(1000, '0'));
+  cache.put(key("/a", 1), bytes(1000, '1'));
+  cache.put(key("/a", 2), bytes(1000, '2'));
+  ASSERT_NE(cache.get(key("/a", 0)), nullptr);  // block 1 is now the oldest
+  cache.put(key("/a", 3), bytes(1000, '3'));
+  EXPECT_EQ(cache.get(key("/a", 1)), nullptr);
+  EXPECT_NE(cache.get(key("/a", 0)), nullptr);
+  EXPECT_NE(cache.get(key("/a", 2)), nullptr);
+  EXPECT_NE(cache.get(key("/a", 3)), nullptr);
+  EXPECT_LE(cache.stats().memory_bytes, 3000u);
+}
+
+TEST(BlockCacheTest, InvalidateDropsEveryVersionOfThePath) {
+  BlockCache cache(config(1024));
+  cache.put(key("/a", 0, 4096), bytes(10, 'a'));
+  cache.put(key("/a", 1, 8192), bytes(10, 'a'));
+  cache.put(key("/b", 0), bytes(10, 'b'));
+  cache.invalidate("/a");
+  EXPECT_EQ(cache.get(key("/a", 0, 4096)), nullptr);
+  EXPECT_EQ(cache.get(key("/a", 1, 8192)), nullptr);
+  EXPECT_NE(cache.get(key("/b", 0)), nullptr);
+  EXPECT_EQ(cache.stats().memory_bytes, 10u);
+}
+
+TEST(BlockCacheTest, DiskTierSurvivesANewCacheOnTheSameDirectory) {
+  testsupport::TempDir dir("ftpfs-blockcache");
+  const BlockCacheConfig c = config(100, 1000, dir.path());
+  {
+    BlockCache cache(c);
+    cache.put(key("/a/file", 0), bytes(100, 'x'));
+    cache.put(key("/a/file", 1), bytes(60, 'y'));
+  }
+  BlockCache reopened(c);
+  EXPECT_GT(reopened.stats().disk_bytes, 160u);
+  EXPECT_EQ(reopened.stats().memory_bytes, 0u);
+  auto got = reopened.get(key("/a/file", 1));
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(*got, std::vector<char>(60, 'y'));
+  EXPECT_EQ(reopened.stats().memory_bytes, 60u);  // promoted
+  EXPECT_EQ(reopened.get(key("/a/file", 1, 9999)), nullptr);
+}
+
+TEST(BlockCacheTest, DiskTierServesBlocksEvictedFromMemory) {
+  testsupport::TempDir dir("ftpfs-blockcache");
+  BlockCache cache(config(100, 200, dir.path()));
+  for (std::uint64_t i = 0; i < 5; ++i)
+    cache.put(key("/f", i), bytes(100, static_cast<char>('a' + i)));
+  EXPECT_LE(cache.stats().memory_bytes, 200u);
+  auto got = cache.get(key("/f", 0));
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(*got, std::vector<char>(100, 'a'));
+}
+
+TEST(BlockCacheTest, InvalidateRemovesDiskFilesAlsoAfterARemount) {
+  testsupport::TempDir dir("ftpfs-blockcache");
+  const BlockCacheConfig c = config(100, 1000, dir.path());
+  {
+    BlockCache cache(c);
+    cache.put(key("/gone", 0), bytes(100, 'g'));
+    cache.put(key("/gone", 0, 1), bytes(1, 'h'));
+    cache.put(key("/kept", 0), bytes(100, 'k'));
+  }
+  BlockCache cache(c);
+  cache.invalidate("/gone");
+  EXPECT_EQ(cache.get(key("/gone", 0)), nullptr);
+  EXPECT_EQ(count_block_files(dir.path()), 1u);
+  EXPECT_NE(cache.get(key("/kept", 0)), nullptr);
+}
+
+TEST(BlockCacheTest, DiskBudgetEvictsOldestFiles) {
+  testsupport::TempDir dir("ftpfs-blockcache");
+  // Each file is 1000 bytes of data plus a small header: three do not fit in 2500.
+  BlockCache cache(config(1000, 1000, dir.path(), 2500));
+  cache.put(key("/f", 0), bytes(1000, '0'));
+  cache.put(key("/f", 1), bytes(1000, '1'));
+  cache.put(key("/f", 2), bytes(1000, '2'));
+  EXPECT_LE(cache.stats().disk_bytes, 2500u);
+  EXPECT_EQ(count_block_files(dir.path()), 2u);
+  EXPECT_EQ(cache.get(key("/f", 0)), nullptr);
+  EXPECT_NE(cache.get(key("/f", 1)), nullptr);
+}
+
+TEST(BlockCacheTest, CorruptOrStrayFilesAreIgnored) {
+  testsupport::TempDir dir("ftpfs-blockcache");
+  const BlockCacheConfig c = config(100, 1 << 20, dir.path());
+  {
+    BlockCache cache(c);
+    cache.put(key("/a", 0), bytes(100, 'a'));
+  }
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path())) {
+    if (e.path().extension() == ".blk")
+      std::filesystem::resize_file(e.path(), 20);
+  }
+  std::ofstream(dir.path() / "ab.tmp.7") << "partial";
+  BlockCache cache(c);
+  EXPECT_EQ(cache.get(key("/a", 0)), nullptr);
+  EXPECT_EQ(cache.stats().disk_bytes, 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "ab.tmp.7"));
+}
+
+TEST(BlockCacheTest, UnwritableDiskDirectoryKeepsMemoryTierWorking) {
+  testsupport::TempDir dir("ftpfs-blockcache");
+  std::ofstream(dir.path() / "file") << "not a directory";
+  BlockCache cache(config(100, 1 << 20, dir.path() / "file"));
+  cache.put(key("/a", 0), bytes(100, 'a'));
+  EXPECT_NE(cache.get(key("/a", 0)), nullptr);
+  EXPECT_EQ(cache.stats().disk_bytes, 0u);
+}
+
+}  // namespace

@@ -1,0 +1,287 @@
+#include "cache/file_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "cache/fetch_table.h"
+#include "tests/fakes/memory_block_source.h"
+
+namespace {
+
+using cache::BlockCache;
+using cache::BlockCacheConfig;
+using cache::FileReader;
+using cache::FileVersion;
+using cache::ReadaheadConfig;
+using testsupport::MemoryBlockSource;
+using testsupport::pattern_bytes;
+
+constexpr std::size_t kBlock = 4096;
+
+BlockCacheConfig memory_only(std::size_t budget = 64 << 20) {
+  BlockCacheConfig c;
+  c.block_size = kBlock;
+  c.memory_budget = budget;
+  return c;
+}
+
+ReadaheadConfig readahead(std::size_t max_window, unsigned streams = 1) {
+  ReadaheadConfig c;
+  c.max_window = max_window;
+  c.parallel_streams = streams;
+  c.parallel_segment = 16 * kBlock;
+  return c;
+}
+
+class FileReaderTest : public ::testing::Test {
+ protected:
+  void add_file(std::size_t size) {
+    content_ = pattern_bytes(size);
+    source_.set_file("/f", content_);
+    version_ = {size, 1};
+  }
+  std::unique_ptr<FileReader> reader(ReadaheadConfig config = readahead(1 << 20)) {
+    return std::make_unique<FileReader>(blocks_, source_, fetches_, "/f", version_, config);
+  }
+  // Reads [offset, offset + length) and checks it against the file's bytes.
+  void expect_read(FileReader& r, std::uint64_t offset, std::size_t length) {
+    std::vector<char> buf(length);
+    std::size_t n = 0;
+    ASSERT_FALSE(r.read(offset, buf, n));
+    const std::size_t expected = offset >= content_.size() ? 0 : std::min(length, content_.size() - offset);
+    ASSERT_EQ(n, expected) << "at " << offset;
+    ASSERT_TRUE(std::equal(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n),
+                           content_.begin() + static_cast<std::ptrdiff_t>(offset)))
+        << "at " << offset;
+  }
+
+  MemoryBlockSource source_;
+  BlockCache blocks_{memory_only()};
+  std::shared_ptr<cache::FetchTable> fetches_ = cache::make_fetch_table();
+  std::vector<char> content_;
+  FileVersion version_;
+};
+
+TEST_F(FileReaderTest, SequentialReadIsByteExactWithOneStream) {
+  add_file(100 * kBlock + 123);
+  auto r = reader();
+  for (std::uint64_t off = 0; off < content_.size(); off += 3000)
+    expect_read(*r, off, 3000);
+  expect_read(*r, content_.size(), 10);
+  EXPECT_EQ(source_.opens(), 1);
+  EXPECT_EQ(source_.bytes_read(), content_.size());
+}
+
+TEST_F(FileReaderTest, ReadaheadRunsAheadOfASequentialReader) {
+  add_file(64 * kBlock);
+  auto r = reader(readahead(16 * kBlock));
+  for (std::uint64_t off = 0; off < 8 * kBlock; off += kBlock)
+    expect_read(*r, off, kBlock);
+  // The window grew while reading 8 blocks: more than those 8 were requested from the stream.
+  for (int i = 0; i < 200 && blocks_.stats().memory_bytes < 16 * kBlock; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GE(blocks_.stats().memory_bytes, 16 * kBlock);
+  EXPECT_LE(blocks_.stats().memory_bytes, (8 + 16 + 1) * kBlock);
+  EXPECT_EQ(source_.opens(), 1);
+}
+
+TEST_F(FileReaderTest, WindowGrowthMeansFewerOpensThanReads) {
+  add_file(256 * kBlock);
+  auto r = reader(readahead(64 * kBlock));
+  int reads = 0;
+  // Seeks every 32 blocks: each sequential run needs one stream, not one per read.
+  for (std::uint64_t run = 0; run < 4; ++run) {
+    const std::uint64_t start = run * 64 * kBlock + 1;  // not where the previous run ended
+    for (std::uint64_t i = 0; i < 32; ++i, ++reads)
+      expect_read(*r, start + i * kBlock, kBlock);
+  }
+  EXPECT_LE(source_.opens(), 4 * 3);
+  EXPECT_GT(reads, 10 * source_.opens());
+}
+
+TEST_F(FileReaderTest, SeekResetsTheWindow) {
+  add_file(512 * kBlock);
+  auto r = reader(readahead(128 * kBlock));
+  for (std::uint64_t i = 0; i < 20; ++i)
+    expect_read(*r, i * kBlock, kBlock);
+  // Let the readahead of the sequential run finish before measuring.
+  std::uint64_t settled = 0;
+  for (int i = 0; i < 400 && settled != source_.bytes_read(); ++i) {
+    settled = source_.bytes_read();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GT(settled, 40 * kBlock);
+  expect_read(*r, 400 * kBlock + 5, 100);
+  expect_read(*r, 300 * kBlock + 5, 100);
+  EXPECT_EQ(source_.bytes_read() - settled, 2 * kBlock);
+}
+
+TEST_F(FileReaderTest, RandomReadsFetchOnlyTheBlocksTheyTouch) {
+  add_file(200 * kBlock);
+  auto r = reader();
+  std::mt19937_64 rng(7);
+  std::set<std::uint64_t> touched;
+  for (int i = 0; i < 50; ++i) {
+    const std::uint64_t off = 1 + rng() % (content_.size() - 2 * kBlock);
+    const std::size_t len = 1 + rng() % 6000;
+    expect_read(*r, off, len);
+    for (std::uint64_t b = off / kBlock; b <= (off + len - 1) / kBlock; ++b)
+      touched.insert(b);
+  }
+  EXPECT_EQ(source_.bytes_read(), touched.size() * kBlock);
+}
+
+TEST_F(FileReaderTest, ThousandRandomPreadsAreByteExact) {
+  add_file(300 * kBlock + 77);
+  auto r = reader(readahead(32 * kBlock, 2));
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 1000; ++i) {
+    const std::uint64_t off = rng() % (content_.size() + 100);
+    const std::size_t len = 1 + rng() % (3 * kBlock);
+    expect_read(*r, off, len);
+    if (HasFatalFailure())
+      return;
+  }
+}
+
+TEST_F(FileReaderTest, ParallelStreamsReadFarAheadRangesByteExact) {
+  add_file(400 * kBlock + 5);
+  auto r = reader(readahead(128 * kBlock, 3));
+  for (std::uint64_t off = 0; off < content_.size(); off += 8192)
+    expect_read(*r, off, 8192);
+  EXPECT_GT(source_.opens(), 1);
+  EXPECT_LE(source_.bytes_read(), content_.size() + 8 * kBlock);
+}
+
+TEST_F(FileReaderTest, ConcurrentReadersShareFetches) {
+  add_file(128 * kBlock + 999);
+  source_.set_options({.delay = std::chrono::microseconds(200)});
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = reader(readahead(16 * kBlock, t % 2 + 1));
+      std::vector<char> buf(5000);
+      for (std::uint64_t off = 0; off < content_.size(); off += buf.size()) {
+        std::size_t n = 0;
+        if (r->read(off, buf, n) || n != std::min(buf.size(), content_.size() - off) ||
+            !std::equal(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n),
+                        content_.begin() + static_cast<std::ptrdiff_t>(off))) {
+          ++failures;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(failures.load(), 0);
+  // Each block came from the server about once, not once per reader; a canceled partial block
+  // may cost a little extra.
+  EXPECT_LE(source_.bytes_read(), content_.size() + 8 * kBlock);
+}
+
+TEST_F(FileReaderTest, ErrorMidStreamIsAnErrorNotAShortRead) {
+  add_file(40 * kBlock);
+  source_.set_options({.fail_at = 10 * kBlock + 100});
+  auto r = reader();
+  std::vector<char> buf(kBlock);
+  std::size_t n = 0;
+  std::error_code ec;
+  std::uint64_t off = 0;
+  for (; off < content_.size(); off += kBlock) {
+    ec = r->read(off, buf, n);
+    if (ec)
+      break;
+    ASSERT_EQ(n, kBlock);
+  }
+  EXPECT_EQ(ec, std::errc::connection_reset);
+  EXPECT_EQ(off, 10 * kBlock);
+  // Not cached: once the server recovers, the same read succeeds.
+  source_.set_options({});
+  expect_read(*r, 10 * kBlock, kBlock);
+}
+
+TEST_F(FileReaderTest, RandomReadErrorIsReported) {
+  add_file(40 * kBlock);
+  source_.set_options({.fail_at = 0});
+  auto r = reader();
+  std::vector<char> buf(100);
+  std::size_t n = 0;
+  EXPECT_EQ(r->read(20 * kBlock + 7, buf, n), std::errc::connection_reset);
+}
+
+TEST_F(FileReaderTest, FileShorterThanItsVersionGivesAShortRead) {
+  add_file(10 * kBlock);
+  version_ = {12 * kBlock, 1};  // the server's copy shrank since the attributes were read
+  auto r = reader();
+  std::vector<char> buf(3 * kBlock);
+  std::size_t n = 0;
+  ASSERT_FALSE(r->read(8 * kBlock + 10, buf, n));
+  EXPECT_EQ(n, 2 * kBlock - 10);
+  EXPECT_TRUE(std::equal(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n),
+                         content_.begin() + static_cast<std::ptrdiff_t>(8 * kBlock + 10)));
+  ASSERT_FALSE(r->read(11 * kBlock, buf, n));
+  EXPECT_EQ(n, 0u);
+}
+
+TEST_F(FileReaderTest, SequentialReaderOfShrunkFileStopsAtTheRealEnd) {
+  add_file(10 * kBlock + 50);
+  version_ = {20 * kBlock, 1};
+  auto r = reader();
+  std::vector<char> buf(kBlock);
+  std::uint64_t total = 0;
+  for (std::uint64_t off = 0;; off += kBlock) {
+    std::size_t n = 0;
+    ASSERT_FALSE(r->read(off, buf, n));
+    total += n;
+    if (n < buf.size())
+      break;
+  }
+  EXPECT_EQ(total, content_.size());
+}
+
+TEST_F(FileReaderTest, CachedBlocksAreNotFetchedAgain) {
+  add_file(20 * kBlock);
+  {
+    auto r = reader();
+    for (std::uint64_t off = 0; off < content_.size(); off += kBlock)
+      expect_read(*r, off, kBlock);
+  }
+  const int opens = source_.opens();
+  auto r = reader();
+  for (std::uint64_t off = 0; off < content_.size(); off += kBlock)
+    expect_read(*r, off, kBlock);
+  EXPECT_EQ(source_.opens(), opens);
+}
+
+TEST_F(FileReaderTest, DestructorDuringReadaheadReturnsPromptly) {
+  add_file(1000 * kBlock);
+  source_.set_options({.delay = std::chrono::milliseconds(2), .max_chunk = 1024});
+  auto r = reader(readahead(512 * kBlock, 2));
+  for (std::uint64_t i = 0; i < 8; ++i)
+    expect_read(*r, i * kBlock, kBlock);
+  const auto start = std::chrono::steady_clock::now();
+  r.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  EXPECT_EQ(source_.open_streams(), 0);
+  // Far fewer blocks than the window were fetched: the readahead was stopped, not drained.
+  EXPECT_LT(source_.bytes_read(), 200 * kBlock);
+}
+
+TEST_F(FileReaderTest, EmptyFileReadsNothing) {
+  add_file(0);
+  auto r = reader();
+  std::vector<char> buf(10);
+  std::size_t n = 7;
+  EXPECT_FALSE(r->read(0, buf, n));
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(source_.opens(), 0);
+}
+
+}  // namespace
