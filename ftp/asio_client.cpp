@@ -21,6 +21,13 @@ bool failed(const R& r) {
   return !static_cast<bool>(r);
 }
 
+// A session that sat idle may have been closed by the server in the meantime; that shows up as a
+// lost connection or a 421 on its first command. A timeout is not retried: the server is there but
+// slow, and a retry would only double the wait.
+bool worth_retry(std::error_code ec) {
+  return ec == make_error_code(Errc::connection_lost) || ec == make_error_code(Errc::service_unavailable);
+}
+
 }  // namespace
 
 class AsioClient::AsioDownload final : public Download {
@@ -35,8 +42,13 @@ class AsioClient::AsioDownload final : public Download {
     client_.run<int>([this]() -> Awaitable<int> {
       if (data_) {
         // At the data's end only the 226 is missing; otherwise ABOR.
-        Status st = data_->eof() ? co_await lease_->finish_transfer(std::move(data_), false)
-                                 : co_await lease_->abort_transfer(std::move(data_));
+        // (No co_await inside ?: here: g++ 12 miscompiles it.)
+        Status st;
+        if (data_->eof()) {
+          st = co_await lease_->finish_transfer(std::move(data_), false);
+        } else {
+          st = co_await lease_->abort_transfer(std::move(data_));
+        }
         if (!st)
           lease_.mark_broken();
       }
@@ -215,7 +227,7 @@ Awaitable<R> AsioClient::with_session(Op op, bool idempotent) {
     R r = co_await op(**lease);
     if (failed(r) && is_fatal(r.code())) {
       lease->mark_broken();
-      const bool retry = idempotent && reused && attempt == 0 && r.code() != make_error_code(Errc::cancelled);
+      const bool retry = idempotent && reused && attempt == 0 && worth_retry(r.code());
       if (retry) {
         if (log_.ftp)
           log_.ftp->debug("retrying on a new session after: {}", r.error().message());
@@ -260,7 +272,7 @@ Result<std::unique_ptr<Download>> AsioClient::download(std::string_view path, st
       }
       if (is_fatal(data.code())) {
         lease->mark_broken();
-        if (lease->reused() && attempt == 0 && data.code() != make_error_code(Errc::cancelled))
+        if (lease->reused() && attempt == 0 && worth_retry(data.code()))
           continue;
       }
       co_return data.error();
@@ -285,7 +297,7 @@ Result<std::unique_ptr<Upload>> AsioClient::upload(std::string_view path, Upload
       if (is_fatal(data.code())) {
         lease->mark_broken();
         // Nothing was written yet, so starting over on a new session is safe even for APPE.
-        if (lease->reused() && attempt == 0 && data.code() != make_error_code(Errc::cancelled))
+        if (lease->reused() && attempt == 0 && worth_retry(data.code()))
           continue;
       }
       co_return data.error();

@@ -3,9 +3,10 @@
 // methods that run each operation as a coroutine on that thread and wait for it (Boost.MySQL's
 // sync-over-async pattern; design.md section 2). Safe to call from many threads at once.
 //
-// Retries: an idempotent operation (list, stat, download start, mkdir, chmod, mtime) that fails
-// with a fatal error on a session that had been sitting idle in the pool (the server may have
-// closed it) is retried once on a new session. Everything else reports its first error.
+// Retries: an idempotent operation (list, stat, download/upload start, mkdir, chmod, mtime) that fails
+// because the connection was lost or closed with 421 on a session that had been sitting idle in the
+// pool (the server may have closed it meanwhile) is retried once on a new session. Everything else reports
+// its first error.
 //
 // Downloads and uploads each hold one session for their whole life. A download destroyed before
 // its end is aborted: the data connection is reset, ABOR is sent and both final replies are read

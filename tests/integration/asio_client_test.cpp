@@ -1,0 +1,341 @@
+// AsioClient against the scriptable fake server: the failure modes real servers produce only by
+// accident (split replies, 421 mid-session, dropped data, silence, full disk, connection limits).
+
+#include "ftp/asio_client.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ftp/error.h"
+#include "tests/fakes/fake_ftp_server.h"
+
+namespace {
+
+using ftp::AsioClient;
+using ftp::Errc;
+using testsupport::FakeFtpServer;
+using namespace std::chrono_literals;
+
+std::string pattern(std::size_t size) {
+  std::string s(size, '\0');
+  for (std::size_t i = 0; i < size; ++i)
+    s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+  return s;
+}
+
+class AsioClientTest : public ::testing::Test {
+ protected:
+  ftp::SessionConfig config() const {
+    ftp::SessionConfig c;
+    c.host = "127.0.0.1";
+    c.port = server_.port();
+    c.user = "tester";
+    c.password = "secret";
+    c.connect_timeout = 2000ms;
+    c.command_timeout = 2000ms;
+    c.data_timeout = 2000ms;
+    return c;
+  }
+
+  std::unique_ptr<AsioClient> connect(ftp::SessionConfig c) {
+    auto client = AsioClient::connect(std::move(c));
+    EXPECT_TRUE(client) << client.error().message();
+    return client ? std::move(*client) : nullptr;
+  }
+  std::unique_ptr<AsioClient> connect() { return connect(config()); }
+
+  // Reads to the verified end; the error of the first failing read otherwise.
+  static ftp::Result<std::string> read_all(ftp::Download& d) {
+    std::string out;
+    std::vector<char> buf(8192);
+    for (;;) {
+      auto n = d.read(buf);
+      if (!n)
+        return n.error();
+      if (*n == 0)
+        return out;
+      out.append(buf.data(), *n);
+    }
+  }
+
+  bool saw_command_starting_with(const std::string& prefix) const {
+    auto cmds = server_.commands();
+    return std::any_of(cmds.begin(), cmds.end(),
+                       [&](const std::string& c) { return c.rfind(prefix, 0) == 0; });
+  }
+
+  FakeFtpServer server_;
+};
+
+TEST_F(AsioClientTest, LogsInThroughMultiLineBanner) {
+  server_.set_banner(
+      "220-Welcome to the fake server\r\n220-230 lines may start with digits\r\n220 Ready\r\n");
+  server_.add_file("/hello.txt", "hi");
+  auto client = connect();
+  ASSERT_TRUE(client);
+  auto entries = client->list("/");
+  ASSERT_TRUE(entries) << entries.error().message();
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].name, "hello.txt");
+  EXPECT_EQ((*entries)[0].size, 2u);
+  EXPECT_EQ(client->initial_directory(), "/");
+}
+
+TEST_F(AsioClientTest, WrongPasswordFailsAtConnect) {
+  server_.set_credentials("tester", "right");
+  auto c = config();
+  c.password = "wrong";
+  auto client = AsioClient::connect(c);
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.code(), ftp::make_error_code(Errc::login_failed));
+  EXPECT_NE(client.error().detail.find("530"), std::string::npos);
+}
+
+TEST_F(AsioClientTest, HandlesRepliesSplitIntoSingleBytes) {
+  server_.set_banner("220-multi\r\n220 line banner\r\n");
+  server_.add_file("/dir/data.bin", pattern(5000));
+  server_.add_directory("/dir");
+  FakeFtpServer::Faults faults;
+  faults.byte_at_a_time = true;
+  server_.set_faults(faults);
+  auto client = connect();
+  ASSERT_TRUE(client);
+  auto st = client->stat("/dir/data.bin");
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(st->size, 5000u);
+  EXPECT_EQ(st->name, "data.bin");
+  auto d = client->download("/dir/data.bin", 0);
+  ASSERT_TRUE(d) << d.error().message();
+  auto data = read_all(**d);
+  ASSERT_TRUE(data) << data.error().message();
+  EXPECT_EQ(*data, pattern(5000));
+}
+
+TEST_F(AsioClientTest, ServiceUnavailableMidSessionFailsOneOperationThenRecovers) {
+  server_.add_file("/a", "x");
+  auto client = connect();
+  ASSERT_TRUE(client);
+  FakeFtpServer::Faults faults;
+  faults.reply_421_at_command = 1;  // the next command, whatever it is
+  server_.set_faults(faults);
+  auto removed = client->remove_file("/a");
+  EXPECT_EQ(removed.code(), ftp::make_error_code(Errc::service_unavailable));
+  auto entries = client->list("/");
+  ASSERT_TRUE(entries) << entries.error().message();
+  EXPECT_EQ(entries->size(), 1u);
+  EXPECT_EQ(server_.connections_accepted(), 2);
+  EXPECT_EQ(client->stats().pool.generation, 2u);
+}
+
+TEST_F(AsioClientTest, IdleSessionClosedByServerIsRetriedForReads) {
+  server_.add_file("/a", "x");
+  auto client = connect();
+  ASSERT_TRUE(client);
+  FakeFtpServer::Faults faults;
+  faults.reply_421_at_command = 1;
+  server_.set_faults(faults);
+  auto st = client->stat("/a");
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(st->size, 1u);
+}
+
+TEST_F(AsioClientTest, DroppedDataConnectionIsTransferAbortedNeverEndOfFile) {
+  server_.add_file("/big", pattern(100000));
+  auto client = connect();
+  ASSERT_TRUE(client);
+  FakeFtpServer::Faults faults;
+  faults.drop_data_after_bytes = 40000;
+  server_.set_faults(faults);
+  auto d = client->download("/big", 0);
+  ASSERT_TRUE(d) << d.error().message();
+  std::vector<char> buf(8192);
+  std::size_t total = 0;
+  ftp::Result<std::size_t> n = std::size_t{0};
+  for (;;) {
+    n = (*d)->read(buf);
+    if (!n || *n == 0)
+      break;
+    total += *n;
+  }
+  ASSERT_FALSE(n) << "a short file was reported complete after " << total << " bytes";
+  EXPECT_EQ(n.code(), ftp::make_error_code(Errc::transfer_aborted));
+  EXPECT_EQ(total, 40000u);
+  // The failure is sticky and the pool still works.
+  EXPECT_FALSE((*d)->read(buf));
+  d->reset();
+  server_.set_faults({});
+  EXPECT_TRUE(client->stat("/big"));
+}
+
+TEST_F(AsioClientTest, SilentServerTimesOutWithinDeadline) {
+  auto c = config();
+  c.command_timeout = 500ms;
+  auto client = connect(c);
+  ASSERT_TRUE(client);
+  FakeFtpServer::Faults faults;
+  faults.hang_at_verb = "MLSD";
+  server_.set_faults(faults);
+  const auto start = std::chrono::steady_clock::now();
+  auto entries = client->list("/");
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(entries);
+  EXPECT_EQ(entries.code(), ftp::make_error_code(Errc::timeout));
+  EXPECT_GE(elapsed, 450ms);
+  EXPECT_LT(elapsed, 2000ms);
+  server_.set_faults({});
+  EXPECT_TRUE(client->list("/")) << "a new session replaces the timed-out one";
+}
+
+TEST_F(AsioClientTest, FullDiskOnStoreIsInsufficientStorageFromFinish) {
+  auto client = connect();
+  ASSERT_TRUE(client);
+  FakeFtpServer::Faults faults;
+  faults.stor_552 = true;
+  server_.set_faults(faults);
+  auto up = client->upload("/new.txt", ftp::UploadMode::replace);
+  ASSERT_TRUE(up) << up.error().message();
+  const std::string payload = "some data";
+  ASSERT_TRUE((*up)->write(payload));
+  auto done = (*up)->finish();
+  EXPECT_EQ(done.code(), ftp::make_error_code(Errc::insufficient_storage));
+  EXPECT_FALSE(server_.file("/new.txt"));
+}
+
+TEST_F(AsioClientTest, UploadThenResumedDownloadRoundTrips) {
+  auto client = connect();
+  ASSERT_TRUE(client);
+  const std::string payload = pattern(300000);
+  auto up = client->upload("/f.bin", ftp::UploadMode::replace);
+  ASSERT_TRUE(up) << up.error().message();
+  ASSERT_TRUE((*up)->write(std::span<const char>(payload.data(), 100000)));
+  ASSERT_TRUE((*up)->write(std::span<const char>(payload.data() + 100000, payload.size() - 100000)));
+  ASSERT_TRUE((*up)->finish());
+  EXPECT_EQ((*up)->bytes_written(), payload.size());
+  EXPECT_EQ(server_.file("/f.bin"), payload);
+  auto d = client->download("/f.bin", 123456);
+  ASSERT_TRUE(d) << d.error().message();
+  auto tail = read_all(**d);
+  ASSERT_TRUE(tail) << tail.error().message();
+  EXPECT_EQ(*tail, payload.substr(123456));
+  EXPECT_EQ((*d)->offset(), payload.size());
+  EXPECT_GE(client->stats().bytes_downloaded, payload.size() - 123456);
+}
+
+TEST_F(AsioClientTest, AbortedDownloadLeavesPoolUsable) {
+  server_.add_file("/big", pattern(4 << 20));
+  server_.add_file("/small", "small");
+  auto c = config();
+  c.max_sessions = 1;
+  auto client = connect(c);
+  ASSERT_TRUE(client);
+  {
+    auto d = client->download("/big", 0);
+    ASSERT_TRUE(d) << d.error().message();
+    std::vector<char> buf(1000);
+    ASSERT_TRUE((*d)->read(buf));
+  }
+  EXPECT_TRUE(saw_command_starting_with("ABOR"));
+  auto d = client->download("/small", 0);
+  ASSERT_TRUE(d) << d.error().message();
+  auto data = read_all(**d);
+  ASSERT_TRUE(data) << data.error().message();
+  EXPECT_EQ(*data, "small");
+  EXPECT_EQ(server_.connections_accepted(), 1) << "the aborted session was reused, not replaced";
+}
+
+TEST_F(AsioClientTest, TooManyConnectionsCapsPoolAndParallelOperationsSucceed) {
+  server_.add_file("/f", pattern(20000));
+  FakeFtpServer::Faults faults;
+  faults.max_connections = 2;
+  server_.set_faults(faults);
+  auto c = config();
+  c.max_sessions = 6;
+  auto client = connect(c);
+  ASSERT_TRUE(client);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        if (!client->list("/"))
+          ++failures;
+        auto d = client->download("/f", 0);
+        if (!d) {
+          ++failures;
+          continue;
+        }
+        auto data = read_all(**d);
+        if (!data || *data != pattern(20000))
+          ++failures;
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_LE(server_.max_concurrent_connections(), 2);
+  EXPECT_LE(client->stats().pool.limit, 2u);
+  EXPECT_GE(client->stats().pool.limit, 1u);
+}
+
+TEST_F(AsioClientTest, PathWithLineBreakIsRefusedBeforeSending) {
+  server_.add_file("/b", "x");
+  auto client = connect();
+  ASSERT_TRUE(client);
+  const std::string evil("/a\r\nDELE /b", 11);
+  EXPECT_EQ(client->remove_file(evil).code(), ftp::make_error_code(Errc::bad_name));
+  EXPECT_EQ(client->list(evil).code(), ftp::make_error_code(Errc::bad_name));
+  EXPECT_EQ(client->download(evil, 0).code(), ftp::make_error_code(Errc::bad_name));
+  EXPECT_EQ(client->rename("/b", evil).code(), ftp::make_error_code(Errc::bad_name));
+  EXPECT_EQ(client->make_directory(std::string("/x\0y", 4)).code(), ftp::make_error_code(Errc::bad_name));
+  EXPECT_FALSE(saw_command_starting_with("DELE"));
+  EXPECT_FALSE(saw_command_starting_with("RNFR"));
+  EXPECT_TRUE(server_.file("/b"));
+}
+
+TEST_F(AsioClientTest, MutationsReachTheServer) {
+  server_.add_file("/a", "x");
+  auto client = connect();
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(client->make_directory("/d"));
+  EXPECT_TRUE(server_.has_directory("/d"));
+  auto st = client->stat("/d");
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(st->type, ftp::FileType::directory);
+  ASSERT_TRUE(client->rename("/a", "/d/b"));
+  EXPECT_EQ(server_.file("/d/b"), "x");
+  EXPECT_EQ(client->stat("/a").code(), ftp::make_error_code(Errc::not_found));
+  ASSERT_TRUE(client->remove_file("/d/b"));
+  ASSERT_TRUE(client->remove_directory("/d"));
+  EXPECT_FALSE(server_.has_directory("/d"));
+  EXPECT_EQ(client->remove_file("/nope").code(), ftp::make_error_code(Errc::not_found));
+}
+
+TEST_F(AsioClientTest, FallsBackToPasvAndListWithoutMlsd) {
+  server_.set_features("211-Features:\r\n SIZE\r\n MDTM\r\n211 End\r\n");
+  server_.set_handler([](const std::string& line) -> std::string {
+    return line == "EPSV" ? "502 EPSV not implemented\r\n" : "";
+  });
+  server_.add_file("/a file.txt", "12345");
+  auto client = connect();
+  ASSERT_TRUE(client);
+  auto entries = client->list("/");
+  ASSERT_TRUE(entries) << entries.error().message();
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].name, "a file.txt");
+  EXPECT_EQ((*entries)[0].size, 5u);
+  auto st = client->stat("/a file.txt");
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(st->size, 5u);
+  EXPECT_TRUE(st->mtime_exact);
+  EXPECT_TRUE(saw_command_starting_with("PASV"));
+  EXPECT_TRUE(saw_command_starting_with("LIST -a"));
+}
+
+}  // namespace
