@@ -427,7 +427,8 @@ Awaitable<Result<DirEntry>> Session::stat_without_mlst(std::string_view path,
   }
   if (broken_)
     co_return cwd.error();
-  if (size.code() != make_error_code(Errc::not_supported))
+  if (size.code() != make_error_code(Errc::not_supported) &&
+      size.code() != make_error_code(Errc::file_unavailable))
     co_return size.error();
   // Neither SIZE nor a directory: look the name up in the parent's listing.
   auto listing = co_await list(parent_of(path));
@@ -440,12 +441,24 @@ Awaitable<Result<DirEntry>> Session::stat_without_mlst(std::string_view path,
   co_return make_error(Errc::not_found, std::string(path));
 }
 
+Awaitable<Error> Session::refine_missing(std::string_view path, Error e) {
+  if (e.code != make_error_code(Errc::file_unavailable) || broken_)
+    co_return e;
+  auto st = co_await stat(path);
+  if (st.code() == make_error_code(Errc::not_found))
+    co_return Error(st.code(), e.detail);
+  co_return e;
+}
+
 Awaitable<Result<std::unique_ptr<DataConnection>>> Session::start_retrieve(std::string_view path,
                                                                            std::uint64_t offset) {
   auto server_path = codec_.to_server(path);
   if (!server_path)
     co_return server_path.error();
-  co_return co_await start_transfer("RETR", *server_path, offset);
+  auto data = co_await start_transfer("RETR", *server_path, offset);
+  if (!data)
+    co_return co_await refine_missing(path, data.error());
+  co_return data;
 }
 
 Awaitable<Result<std::unique_ptr<DataConnection>>> Session::start_store(std::string_view path,
@@ -467,14 +480,20 @@ Awaitable<Status> Session::remove_directory(std::string_view path) {
   auto p = codec_.to_server(path);
   if (!p)
     co_return p.error();
-  co_return co_await expect("RMD", *p, 250, 200);
+  auto r = co_await expect("RMD", *p, 250, 200);
+  if (!r)
+    co_return co_await refine_missing(path, r.error());
+  co_return r;
 }
 
 Awaitable<Status> Session::remove_file(std::string_view path) {
   auto p = codec_.to_server(path);
   if (!p)
     co_return p.error();
-  co_return co_await expect("DELE", *p, 250, 200);
+  auto r = co_await expect("DELE", *p, 250, 200);
+  if (!r)
+    co_return co_await refine_missing(path, r.error());
+  co_return r;
 }
 
 Awaitable<Status> Session::rename(std::string_view from, std::string_view to) {
@@ -486,7 +505,7 @@ Awaitable<Status> Session::rename(std::string_view from, std::string_view to) {
     co_return t.error();
   auto r = co_await expect("RNFR", *f, 350);
   if (!r)
-    co_return r;
+    co_return co_await refine_missing(from, r.error());
   co_return co_await expect("RNTO", *t, 250, 200);
 }
 

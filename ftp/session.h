@@ -99,6 +99,9 @@ class Session {
                                                      ListingFormat format);
   Awaitable<Result<DirEntry>> stat_without_mlst(std::string_view path, const std::string& server_path);
 
+  // Many servers (vsftpd) answer a missing path with a bare "550 Failed to ...". When `e` is that
+  // ambiguous file_unavailable, a stat tells not_found apart from a refusal.
+  Awaitable<Error> refine_missing(std::string_view path, Error e);
   Error note(Error e);  // marks the session broken for fatal errors, passes the error on
   Error reply_error(const Reply& reply, std::string_view verb, std::string_view arg);
   void touch() { last_used_ = std::chrono::steady_clock::now(); }

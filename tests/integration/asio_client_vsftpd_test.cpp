@@ -1,0 +1,250 @@
+// AsioClient against a real vsftpd (anonymous, writable /pub): what a user of the mount would see.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ftp/asio_client.h"
+#include "ftp/error.h"
+#include "tests/support/test_env.h"
+#include "tests/support/vsftpd_server.h"
+
+namespace {
+
+using ftp::AsioClient;
+using ftp::Errc;
+using namespace std::chrono_literals;
+
+std::string pattern(std::size_t size, unsigned seed) {
+  std::string s(size, '\0');
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto& c : s) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  return s;
+}
+
+std::uint64_t fnv1a(std::string_view data) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : data)
+    h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+std::string read_local(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+class AsioClientVsftpdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    FTPFS_REQUIRE(testsupport::missing_vsftpd());
+    server_ = std::make_unique<testsupport::VsftpdServer>();
+    ASSERT_TRUE(server_->started()) << server_->error();
+  }
+
+  ftp::SessionConfig config() const {
+    ftp::SessionConfig c;
+    c.host = server_->host();
+    c.port = server_->port();
+    c.user = server_->user();
+    c.password = "test@";
+    c.connect_timeout = 5000ms;
+    c.command_timeout = 10000ms;
+    c.data_timeout = 10000ms;
+    return c;
+  }
+
+  std::unique_ptr<AsioClient> connect() {
+    auto client = AsioClient::connect(config());
+    EXPECT_TRUE(client) << client.error().message();
+    return client ? std::move(*client) : nullptr;
+  }
+
+  std::string remote(std::string_view name) const { return server_->remote_root() + "/" + std::string(name); }
+
+  static ftp::Result<std::string> read_all(ftp::Download& d) {
+    std::string out;
+    std::vector<char> buf(1 << 16);
+    for (;;) {
+      auto n = d.read(buf);
+      if (!n)
+        return n.error();
+      if (*n == 0)
+        return out;
+      out.append(buf.data(), *n);
+    }
+  }
+
+  ftp::Status put(AsioClient& client, std::string_view path, const std::string& data) {
+    auto up = client.upload(path, ftp::UploadMode::replace);
+    if (!up)
+      return up.error();
+    constexpr std::size_t kChunk = 1 << 20;
+    for (std::size_t off = 0; off < data.size(); off += kChunk) {
+      auto st = (*up)->write(std::span<const char>(data.data() + off, std::min(kChunk, data.size() - off)));
+      if (!st)
+        return st;
+    }
+    return (*up)->finish();
+  }
+
+  std::unique_ptr<testsupport::VsftpdServer> server_;
+};
+
+TEST_F(AsioClientVsftpdTest, LogsInAndListsFiles) {
+  server_->write_file("hello.txt", "hello");
+  server_->make_dir("sub");
+  auto client = connect();
+  ASSERT_TRUE(client);
+  auto entries = client->list(server_->remote_root());
+  ASSERT_TRUE(entries) << entries.error().message();
+  auto find = [&](const std::string& name) {
+    return std::find_if(entries->begin(), entries->end(),
+                        [&](const ftp::DirEntry& e) { return e.name == name; });
+  };
+  ASSERT_NE(find("hello.txt"), entries->end());
+  EXPECT_EQ(find("hello.txt")->size, 5u);
+  ASSERT_NE(find("sub"), entries->end());
+  EXPECT_EQ(find("sub")->type, ftp::FileType::directory);
+}
+
+TEST_F(AsioClientVsftpdTest, UnknownUserIsRefused) {
+  auto c = config();
+  c.user = "nosuchuser";
+  auto client = AsioClient::connect(c);
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.code(), ftp::make_error_code(Errc::login_failed));
+}
+
+TEST_F(AsioClientVsftpdTest, UploadsAndDownloadsSixtyFourMebibytesByteExact) {
+  auto client = connect();
+  ASSERT_TRUE(client);
+  const std::string data = pattern(64u << 20, 1);
+  ASSERT_TRUE(put(*client, remote("big.bin"), data));
+  EXPECT_EQ(fnv1a(read_local(server_->root() / "big.bin")), fnv1a(data));
+  auto d = client->download(remote("big.bin"), 0);
+  ASSERT_TRUE(d) << d.error().message();
+  auto back = read_all(**d);
+  ASSERT_TRUE(back) << back.error().message();
+  ASSERT_EQ(back->size(), data.size());
+  EXPECT_EQ(fnv1a(*back), fnv1a(data));
+  auto st = client->stat(remote("big.bin"));
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(st->size, data.size());
+}
+
+TEST_F(AsioClientVsftpdTest, ResumesDownloadAtOffset) {
+  const std::string data = pattern(1 << 20, 2);
+  server_->write_file("r.bin", data);
+  auto client = connect();
+  ASSERT_TRUE(client);
+  auto d = client->download(remote("r.bin"), 654321);
+  ASSERT_TRUE(d) << d.error().message();
+  auto tail = read_all(**d);
+  ASSERT_TRUE(tail) << tail.error().message();
+  EXPECT_EQ(*tail, data.substr(654321));
+}
+
+TEST_F(AsioClientVsftpdTest, AbandonedDownloadLeavesSessionUsable) {
+  server_->write_file("big.bin", pattern(16 << 20, 3));
+  auto c = config();
+  c.max_sessions = 1;
+  auto client = AsioClient::connect(c);
+  ASSERT_TRUE(client) << client.error().message();
+  for (int i = 0; i < 5; ++i) {
+    auto d = (*client)->download(remote("big.bin"), static_cast<std::uint64_t>(i) * 1000);
+    ASSERT_TRUE(d) << d.error().message();
+    std::vector<char> buf(4096);
+    ASSERT_TRUE((*d)->read(buf));
+  }
+  auto entries = (*client)->list(server_->remote_root());
+  ASSERT_TRUE(entries) << entries.error().message();
+  EXPECT_EQ((*client)->stats().pool.generation, 1u) << "ABOR kept the one session in step";
+}
+
+TEST_F(AsioClientVsftpdTest, RenamesDeletesAndManagesDirectories) {
+  auto client = connect();
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(client->make_directory(remote("d")));
+  EXPECT_TRUE(std::filesystem::is_directory(server_->root() / "d"));
+  auto st = client->stat(remote("d"));
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(st->type, ftp::FileType::directory);
+  ASSERT_TRUE(put(*client, remote("d/a.txt"), "abc"));
+  ASSERT_TRUE(client->rename(remote("d/a.txt"), remote("d/b.txt")));
+  EXPECT_FALSE(std::filesystem::exists(server_->root() / "d/a.txt"));
+  EXPECT_EQ(read_local(server_->root() / "d/b.txt"), "abc");
+  EXPECT_FALSE(client->remove_directory(remote("d"))) << "not empty";
+  ASSERT_TRUE(client->remove_file(remote("d/b.txt")));
+  ASSERT_TRUE(client->remove_directory(remote("d")));
+  EXPECT_FALSE(std::filesystem::exists(server_->root() / "d"));
+}
+
+TEST_F(AsioClientVsftpdTest, MissingPathsAreNotFound) {
+  auto client = connect();
+  ASSERT_TRUE(client);
+  const auto not_found = ftp::make_error_code(Errc::not_found);
+  EXPECT_EQ(client->stat(remote("missing")).code(), not_found);
+  EXPECT_EQ(client->download(remote("missing"), 0).code(), not_found);
+  EXPECT_EQ(client->remove_file(remote("missing")).code(), not_found);
+  EXPECT_EQ(client->rename(remote("missing"), remote("other")).code(), not_found);
+  EXPECT_TRUE(client->list(server_->remote_root())) << "the session survives the errors";
+}
+
+TEST_F(AsioClientVsftpdTest, SetsModificationTimeWithMdtm) {
+  server_->write_file("t.txt", "x");
+  auto client = connect();
+  ASSERT_TRUE(client);
+  const auto when = std::chrono::system_clock::time_point(std::chrono::seconds(1500000000));
+  ASSERT_TRUE(client->set_mtime(remote("t.txt"), when));
+  auto st = client->stat(remote("t.txt"));
+  ASSERT_TRUE(st) << st.error().message();
+  ASSERT_TRUE(st->mtime);
+  EXPECT_EQ(*st->mtime, when);
+}
+
+TEST_F(AsioClientVsftpdTest, EightThreadsShareThePool) {
+  auto client = connect();
+  ASSERT_TRUE(client);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string data = pattern(1 << 20, 100 + t);
+      const std::string path = remote("p" + std::to_string(t) + ".bin");
+      for (int i = 0; i < 3; ++i) {
+        if (!put(*client, path, data))
+          ++failures;
+        auto d = client->download(path, 0);
+        if (!d) {
+          ++failures;
+          continue;
+        }
+        auto back = read_all(**d);
+        if (!back || *back != data)
+          ++failures;
+        if (!client->list(server_->remote_root()))
+          ++failures;
+      }
+    });
+  }
+  for (auto& th : threads)
+    th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_LE(client->stats().pool.sessions_open, 4u);
+}
+
+}  // namespace
