@@ -325,7 +325,7 @@ std::string FakeFtpServer::dispatch(Connection& c, const std::string& line, bool
       return "425 Cannot open data connection.\r\n";
     if (verb == "EPSV")
       return "229 Entering Extended Passive Mode (|||" + std::to_string(port) + "|)\r\n";
-    return "227 Entering Passive Mode (127,0,0,1," + std::to_string(port / 256) + "," +
+    return "227 Entering Passive Mode (" + faults_.pasv_host + "," + std::to_string(port / 256) + "," +
            std::to_string(port % 256) + ").\r\n";
   }
   if (verb == "REST") {

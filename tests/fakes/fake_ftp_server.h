@@ -33,8 +33,10 @@ class FakeFtpServer {
                                                        // then answer 426
     std::string hang_at_verb;  // from this verb on, the connection never answers again
     bool stor_552 = false;     // STOR/APPE: take the data, then answer 552
-    int max_connections = 0;   // more concurrent control connections get
-                               // "421 Too many connections" (0 = no limit)
+    // Address written into 227 replies, e.g. a private one as a server behind NAT sends.
+    std::string pasv_host = "127,0,0,1";
+    int max_connections = 0;  // more concurrent control connections get
+                              // "421 Too many connections" (0 = no limit)
   };
 
   // Returns the full raw reply ("200 OK\r\n", may be multi-line) for a command line (without CRLF),

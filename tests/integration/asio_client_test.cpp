@@ -4,10 +4,13 @@
 #include "ftp/asio_client.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -336,6 +339,51 @@ TEST_F(AsioClientTest, FallsBackToPasvAndListWithoutMlsd) {
   EXPECT_TRUE(st->mtime_exact);
   EXPECT_TRUE(saw_command_starting_with("PASV"));
   EXPECT_TRUE(saw_command_starting_with("LIST -a"));
+}
+
+TEST_F(AsioClientTest, PassiveReplyWithPrivateAddressUsesControlPeer) {
+  server_.set_handler([](const std::string& line) -> std::string {
+    return line == "EPSV" ? "502 EPSV not implemented\r\n" : "";
+  });
+  FakeFtpServer::Faults faults;
+  faults.pasv_host = "10,255,255,1";  // unreachable from here, as behind NAT
+  server_.set_faults(faults);
+  server_.add_file("/f", "payload");
+  auto c = config();
+  c.connect_timeout = 1000ms;
+  auto client = connect(c);
+  ASSERT_TRUE(client);
+  auto d = client->download("/f", 0);
+  ASSERT_TRUE(d) << d.error().message();
+  auto data = read_all(**d);
+  ASSERT_TRUE(data) << data.error().message();
+  EXPECT_EQ(*data, "payload");
+}
+
+TEST_F(AsioClientTest, WireLogMasksPassword) {
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  auto wire = std::make_shared<spdlog::logger>("ftp.wire", sink);
+  wire->set_level(spdlog::level::trace);
+  {
+    auto client = AsioClient::connect(config(), ftp::SessionLoggers{nullptr, wire});
+    ASSERT_TRUE(client) << client.error().message();
+  }
+  const std::string log = out.str();
+  EXPECT_NE(log.find("USER tester"), std::string::npos) << log;
+  EXPECT_NE(log.find("PASS ****"), std::string::npos) << log;
+  EXPECT_EQ(log.find("secret"), std::string::npos) << log;
+  EXPECT_NE(log.find("230"), std::string::npos) << log;
+}
+
+TEST_F(AsioClientTest, IdleSessionIsCheckedWithNoopBeforeReuse) {
+  auto c = config();
+  c.idle_timeout = 50ms;
+  auto client = connect(c);
+  ASSERT_TRUE(client);
+  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(client->list("/"));
+  EXPECT_TRUE(saw_command_starting_with("NOOP"));
 }
 
 }  // namespace

@@ -247,4 +247,34 @@ TEST_F(AsioClientVsftpdTest, EightThreadsShareThePool) {
   EXPECT_LE(client->stats().pool.sessions_open, 4u);
 }
 
+TEST_F(AsioClientVsftpdTest, ActiveModeTransfersBothWays) {
+  auto c = config();
+  c.data_mode = ftp::DataMode::active;
+  auto client = AsioClient::connect(c);
+  ASSERT_TRUE(client) << client.error().message();
+  const std::string data = pattern(3 << 20, 7);
+  ASSERT_TRUE(put(**client, remote("active.bin"), data));
+  auto d = (*client)->download(remote("active.bin"), 0);
+  ASSERT_TRUE(d) << d.error().message();
+  auto back = read_all(**d);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(fnv1a(*back), fnv1a(data));
+  EXPECT_TRUE((*client)->list(server_->remote_root()));
+}
+
+TEST_F(AsioClientVsftpdTest, SessionDroppedByIdleServerIsReplaced) {
+  server_.reset();
+  server_ = std::make_unique<testsupport::VsftpdServer>(
+      testsupport::VsftpdOptions{.extra_config = {"idle_session_timeout=1"}});
+  ASSERT_TRUE(server_->started()) << server_->error();
+  auto c = config();
+  c.idle_timeout = 60000ms;  // no NOOP probe: the retry on a fresh session has to cope
+  auto client = AsioClient::connect(c);
+  ASSERT_TRUE(client) << client.error().message();
+  std::this_thread::sleep_for(2500ms);
+  auto entries = (*client)->list(server_->remote_root());
+  ASSERT_TRUE(entries) << entries.error().message();
+  EXPECT_EQ((*client)->stats().pool.generation, 2u);
+}
+
 }  // namespace
