@@ -61,8 +61,9 @@ Awaitable<Result<Reply>> ControlConnection::read_banner() {
       continue;  // "service ready in nnn minutes": the real greeting follows
     if (reply->code == 220)
       co_return reply;
-    const auto ec = error_from_reply(*reply);
-    co_return Error(ec == make_error_code(Errc::protocol_error) ? ec : ec, "banner: " + reply->summary());
+    // 421 (busy, too many users) and friends keep their meaning; anything else is nonsense here.
+    const auto ec = reply->is_negative() ? error_from_reply(*reply) : make_error_code(Errc::protocol_error);
+    co_return Error(ec, "banner: " + reply->summary());
   }
 }
 

@@ -277,4 +277,35 @@ TEST_F(AsioClientVsftpdTest, SessionDroppedByIdleServerIsReplaced) {
   EXPECT_EQ((*client)->stats().pool.generation, 2u);
 }
 
+TEST_F(AsioClientVsftpdTest, ConnectionLimitCapsThePoolWithoutErrors) {
+  server_.reset();
+  server_ = std::make_unique<testsupport::VsftpdServer>(testsupport::VsftpdOptions{.max_per_ip = 2});
+  ASSERT_TRUE(server_->started()) << server_->error();
+  server_->write_file("f.bin", pattern(256 << 10, 9));
+  auto c = config();
+  c.max_sessions = 8;
+  auto client = AsioClient::connect(c);
+  ASSERT_TRUE(client) << client.error().message();
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 3; ++i) {
+        auto d = (*client)->download(remote("f.bin"), 0);
+        if (!d) {
+          ++failures;
+          continue;
+        }
+        auto back = read_all(**d);
+        if (!back || back->size() != (256u << 10))
+          ++failures;
+      }
+    });
+  }
+  for (auto& th : threads)
+    th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_LE((*client)->stats().pool.limit, 2u);
+}
+
 }  // namespace
