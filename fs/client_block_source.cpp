@@ -1,0 +1,34 @@
+#include "fs/client_block_source.h"
+
+namespace fs {
+namespace {
+
+class DownloadStream final : public cache::ByteStream {
+ public:
+  explicit DownloadStream(std::unique_ptr<ftp::Download> download) : download_(std::move(download)) {}
+  std::error_code read(std::span<char> buf, std::size_t& n) override {
+    auto result = download_->read(buf);
+    if (!result) {
+      n = 0;
+      return result.code();
+    }
+    n = *result;
+    return {};
+  }
+
+ private:
+  std::unique_ptr<ftp::Download> download_;
+};
+
+}  // namespace
+
+std::error_code ClientBlockSource::open(const std::string& path, std::uint64_t offset,
+                                        std::unique_ptr<cache::ByteStream>& out) {
+  auto download = client_.download(path, offset);
+  if (!download)
+    return download.code();
+  out = std::make_unique<DownloadStream>(std::move(*download));
+  return {};
+}
+
+}  // namespace fs

@@ -1,0 +1,19 @@
+#pragma once
+// The cache's data source on top of the FTP client: one stream is one REST+RETR download.
+
+#include "cache/block_source.h"
+#include "ftp/client.h"
+
+namespace fs {
+
+class ClientBlockSource final : public cache::BlockSource {
+ public:
+  explicit ClientBlockSource(ftp::Client& client) : client_(client) {}
+  std::error_code open(const std::string& path, std::uint64_t offset,
+                       std::unique_ptr<cache::ByteStream>& out) override;
+
+ private:
+  ftp::Client& client_;
+};
+
+}  // namespace fs

@@ -1,0 +1,314 @@
+// The FUSE adapter: a table of noexcept trampolines that turn fs::Operations results into FUSE
+// replies. No semantics live here (model: mountpoint-s3 fuse.rs). A failed operation is logged
+// once, here, with its name, path and errno.
+
+#include "fs/fuse_adapter.h"
+
+#include <fuse.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fs/errno_map.h"
+#include "fs/logging.h"
+#include "fs/mounted_filesystem.h"
+
+namespace fs {
+namespace {
+
+struct AdapterState {
+  const Config* config = nullptr;
+  std::unique_ptr<MountedFilesystem> mounted;
+};
+
+AdapterState& state() {
+  return *static_cast<AdapterState*>(fuse_get_context()->private_data);
+}
+
+// Runs one operation: no exception crosses into C, every failure is logged once.
+template <class F>
+int guarded(const char* op, const char* path, F&& body) noexcept {
+  try {
+    auto& st = state();
+    if (!st.mounted)
+      return -ENOTCONN;
+    return body(st.mounted->operations());
+  } catch (const std::exception& e) {
+    spdlog::get("fs")->error("{} {}: internal error: {}", op, path ? path : "", e.what());
+  } catch (...) {
+    spdlog::get("fs")->error("{} {}: internal error", op, path ? path : "");
+  }
+  return -EIO;
+}
+
+int fail(const char* op, const char* path, const ftp::Error& error) {
+  const int e = to_errno(error.code);
+  auto log = spdlog::get("fs");
+  // ENOENT on lookups is routine (shells probe for files); it is not an error worth a line.
+  const auto level = e == ENOENT ? spdlog::level::debug : spdlog::level::warn;
+  log->log(level, "{} {}: {} ({})", op, path, error.message(), std::strerror(e));
+  return -e;
+}
+
+int status_reply(const char* op, const char* path, const ftp::Status& s) {
+  return s ? 0 : fail(op, path, s.error());
+}
+
+void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
+  auto* st = static_cast<AdapterState*>(fuse_get_context()->private_data);
+  const Config& config = *st->config;
+  cfg->use_ino = 0;
+  cfg->nullpath_ok = 0;
+  // Keep the page cache across opens while size and mtime are unchanged; never trust it blindly.
+  cfg->kernel_cache = 0;
+  cfg->auto_cache = 1;
+  // An unlinked open file must not be renamed to .fuse_hidden on the server.
+  cfg->hard_remove = 1;
+  const double timeout = std::min(1.0, config.cache_timeout.count() / 1000.0);
+  cfg->entry_timeout = timeout;
+  cfg->attr_timeout = timeout;
+  cfg->negative_timeout = std::min(1.0, config.negative_timeout.count() / 1000.0);
+  // Up to 1 MiB per read and write request (libfuse derives max_pages from max_write).
+  conn->max_write = 1u << 20;
+  conn->max_readahead = 1u << 20;
+  conn->max_read = 1u << 20;  // must match -o max_read (run_fuse)
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+
+  auto mounted = MountedFilesystem::start(config);
+  if (!mounted) {
+    spdlog::get("main")->error("cannot start: {}", mounted.error().message());
+    fuse_exit(fuse_get_context()->fuse);
+  } else {
+    st->mounted = std::move(*mounted);
+    spdlog::get("main")->info("mounted {} on {}", config.url.display(), config.mountpoint);
+  }
+  return st;
+}
+
+void op_destroy(void* data) {
+  auto* st = static_cast<AdapterState*>(data);
+  st->mounted.reset();
+}
+
+int op_getattr(const char* path, struct stat* st, fuse_file_info*) {
+  return guarded("getattr", path, [&](Operations& ops) {
+    auto r = ops.getattr(path);
+    if (!r)
+      return fail("getattr", path, r.error());
+    *st = *r;
+    return 0;
+  });
+}
+
+int op_readdir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_info*,
+               fuse_readdir_flags) {
+  return guarded("readdir", path, [&](Operations& ops) {
+    auto r = ops.readdir(path);
+    if (!r)
+      return fail("readdir", path, r.error());
+    filler(buf, ".", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+    filler(buf, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+    for (const auto& [name, st] : *r) {
+      if (filler(buf, name.c_str(), &st, 0, FUSE_FILL_DIR_PLUS) != 0)
+        break;
+    }
+    return 0;
+  });
+}
+
+int op_readlink(const char* path, char* buf, size_t size) {
+  return guarded("readlink", path, [&](Operations& ops) {
+    auto r = ops.readlink(path);
+    if (!r)
+      return fail("readlink", path, r.error());
+    if (size == 0)
+      return -EINVAL;
+    const size_t n = std::min(size - 1, r->size());
+    std::memcpy(buf, r->data(), n);
+    buf[n] = '\0';
+    return 0;
+  });
+}
+
+int op_access(const char* path, int mask) {
+  return guarded("access", path,
+                 [&](Operations& ops) { return status_reply("access", path, ops.access(path, mask)); });
+}
+
+int op_statfs(const char* path, struct statvfs* out) {
+  return guarded("statfs", path, [&](Operations& ops) {
+    auto r = ops.statfs();
+    if (!r)
+      return fail("statfs", path, r.error());
+    *out = *r;
+    return 0;
+  });
+}
+
+int op_open(const char* path, fuse_file_info* fi) {
+  return guarded("open", path, [&](Operations& ops) {
+    auto r = ops.open(path, fi->flags);
+    if (!r)
+      return fail("open", path, r.error());
+    fi->fh = *r;
+    return 0;
+  });
+}
+
+int op_read(const char* path, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
+  return guarded("read", path, [&](Operations& ops) {
+    auto r = ops.read(fi->fh, static_cast<std::uint64_t>(offset), {buf, size});
+    if (!r)
+      return fail("read", path, r.error());
+    return static_cast<int>(*r);
+  });
+}
+
+int op_release(const char* path, fuse_file_info* fi) {
+  return guarded("release", path,
+                 [&](Operations& ops) { return status_reply("release", path, ops.release(fi->fh)); });
+}
+
+int op_mkdir(const char* path, mode_t mode) {
+  return guarded("mkdir", path,
+                 [&](Operations& ops) { return status_reply("mkdir", path, ops.mkdir(path, mode)); });
+}
+
+int op_unlink(const char* path) {
+  return guarded("unlink", path,
+                 [&](Operations& ops) { return status_reply("unlink", path, ops.unlink(path)); });
+}
+
+int op_rmdir(const char* path) {
+  return guarded("rmdir", path,
+                 [&](Operations& ops) { return status_reply("rmdir", path, ops.rmdir(path)); });
+}
+
+int op_rename(const char* from, const char* to, unsigned int flags) {
+  return guarded("rename", from,
+                 [&](Operations& ops) { return status_reply("rename", from, ops.rename(from, to, flags)); });
+}
+
+int op_chmod(const char* path, mode_t mode, fuse_file_info*) {
+  return guarded("chmod", path,
+                 [&](Operations& ops) { return status_reply("chmod", path, ops.chmod(path, mode)); });
+}
+
+int op_utimens(const char* path, const timespec tv[2], fuse_file_info*) {
+  return guarded("utimens", path, [&](Operations& ops) {
+    if (tv == nullptr || tv[1].tv_nsec == UTIME_NOW) {
+      return status_reply("utimens", path, ops.set_mtime(path, std::chrono::system_clock::now()));
+    }
+    if (tv[1].tv_nsec == UTIME_OMIT)
+      return 0;
+    const auto mtime = std::chrono::system_clock::time_point(std::chrono::seconds(tv[1].tv_sec) +
+                                                             std::chrono::nanoseconds(tv[1].tv_nsec));
+    return status_reply(
+        "utimens", path,
+        ops.set_mtime(path, std::chrono::time_point_cast<std::chrono::system_clock::duration>(mtime)));
+  });
+}
+
+// What FTP cannot express gets a clear errno, never a fake success.
+int op_link(const char*, const char*) {
+  return -EPERM;
+}
+int op_symlink(const char*, const char*) {
+  return -EPERM;
+}
+int op_chown(const char*, uid_t, gid_t, fuse_file_info*) {
+  return -EPERM;
+}
+int op_setxattr(const char*, const char*, const char*, size_t, int) {
+  return -ENOTSUP;
+}
+int op_getxattr(const char*, const char*, char*, size_t) {
+  return -ENOTSUP;
+}
+int op_listxattr(const char*, char*, size_t) {
+  return 0;
+}
+int op_removexattr(const char*, const char*) {
+  return -ENOTSUP;
+}
+
+fuse_operations make_operations() {
+  fuse_operations ops{};
+  ops.init = op_init;
+  ops.destroy = op_destroy;
+  ops.getattr = op_getattr;
+  ops.readdir = op_readdir;
+  ops.readlink = op_readlink;
+  ops.access = op_access;
+  ops.statfs = op_statfs;
+  ops.open = op_open;
+  ops.read = op_read;
+  ops.release = op_release;
+  ops.mkdir = op_mkdir;
+  ops.unlink = op_unlink;
+  ops.rmdir = op_rmdir;
+  ops.rename = op_rename;
+  ops.chmod = op_chmod;
+  ops.utimens = op_utimens;
+  ops.link = op_link;
+  ops.symlink = op_symlink;
+  ops.chown = op_chown;
+  ops.setxattr = op_setxattr;
+  ops.getxattr = op_getxattr;
+  ops.listxattr = op_listxattr;
+  ops.removexattr = op_removexattr;
+  return ops;
+}
+
+}  // namespace
+
+int run_fuse(const Config& config) {
+  std::vector<std::string> args = config.fuse_args;
+  // fsname shows in /proc/mounts and df: the URL without its password.
+  args.push_back("-o");
+  args.push_back("fsname=" + config.url.display() + ",subtype=ftpfs,max_read=1048576");
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+
+  AdapterState st;
+  st.config = &config;
+  const fuse_operations ops = make_operations();
+  fuse* f = fuse_new(&fargs, &ops, sizeof(ops), &st);
+  if (f == nullptr)
+    return 1;  // libfuse printed why (e.g. an unknown option)
+  int status = 3;
+  if (fuse_mount(f, config.mountpoint.c_str()) != 0) {
+    fuse_destroy(f);
+    return 3;
+  }
+  if (fuse_daemonize(config.foreground ? 1 : 0) == 0) {
+    if (!config.foreground)
+      setup_logging(config.loglevel, /*to_syslog=*/true);
+    fuse_session* se = fuse_get_session(f);
+    if (fuse_set_signal_handlers(se) == 0) {
+      int rc = 0;
+      if (config.single_thread) {
+        rc = fuse_loop(f);
+      } else {
+        fuse_loop_config* loop = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_max_threads(loop, 2 * config.session.max_sessions + 8);
+        fuse_loop_cfg_set_clone_fd(loop, 0);
+        rc = fuse_loop_mt(f, loop);
+        fuse_loop_cfg_destroy(loop);
+      }
+      status = rc == 0 && st.mounted ? 0 : 2;
+      fuse_remove_signal_handlers(se);
+    }
+  }
+  fuse_unmount(f);
+  fuse_destroy(f);
+  return status;
+}
+
+}  // namespace fs

@@ -1,0 +1,77 @@
+#include "fs/mounted_filesystem.h"
+
+#include <unistd.h>
+
+#include "fs/remote_path.h"
+#include "ftp/asio_client.h"
+#include "ftp/error.h"
+
+namespace fs {
+namespace {
+
+std::string server_folder_name(const Config& config) {
+  std::string name =
+      config.session.user + "@" + config.session.host + "_" + std::to_string(config.session.port);
+  for (char& c : name) {
+    if (c == '/' || c == '\0' || c == ':')
+      c = '_';
+  }
+  return name;
+}
+
+}  // namespace
+
+MountedFilesystem::MountedFilesystem(const Config& config) : config_(config) {}
+MountedFilesystem::~MountedFilesystem() {
+  // Operations hold readers that use the client: tear down in reverse order of use.
+  operations_.reset();
+  client_.reset();
+}
+
+ftp::Result<std::unique_ptr<MountedFilesystem>> MountedFilesystem::start(const Config& config) {
+  std::unique_ptr<MountedFilesystem> self(new MountedFilesystem(config));
+  auto client = ftp::AsioClient::connect(config.session);
+  if (!client)
+    return client.error();
+
+  // A URL path is relative to the login directory, as curl reads it; "//abs" names an absolute path.
+  std::string root;
+  const std::string& path = config.url.path;
+  if (!path.empty() && path.front() == '/') {
+    root = normalize_root(path);
+  } else {
+    root = normalize_root((*client)->initial_directory() + "/" + path);
+  }
+  auto root_entry = (*client)->stat(root);
+  if (!root_entry) {
+    return ftp::Error{root_entry.code(), "cannot open the directory '" + root +
+                                             "' on the server: " + root_entry.error().message()};
+  }
+  if (root_entry->type != ftp::FileType::directory && root != "/") {
+    return ftp::Error{make_error_code(ftp::Errc::bad_argument),
+                      "'" + root + "' on the server is not a directory"};
+  }
+  self->client_ = std::move(*client);
+
+  self->metadata_ = std::make_unique<cache::MetadataCache>(
+      self->clock_, cache::MetadataTtl{config.cache_timeout, config.cache_timeout, config.negative_timeout});
+  cache::BlockCacheConfig block_config;
+  block_config.block_size = config.block_size;
+  block_config.memory_budget = config.memory_cache_bytes;
+  block_config.disk_budget = config.disk_cache_bytes;
+  if (config.disk_cache_bytes > 0 && !config.cache_dir.empty()) {
+    // Blocks are keyed by path and version only, so each server gets its own folder.
+    block_config.disk_dir = config.cache_dir / "blocks" / server_folder_name(config);
+  }
+  self->blocks_ = std::make_unique<cache::BlockCache>(block_config);
+
+  OperationsConfig ops;
+  ops.remote_root = root;
+  ops.owner = {getuid(), getgid()};
+  ops.readahead.max_window = config.readahead_bytes;
+  ops.readahead.parallel_streams = config.session.max_sessions > 2 ? 2 : 1;
+  self->operations_ = std::make_unique<Operations>(ops, *self->client_, *self->metadata_, *self->blocks_);
+  return self;
+}
+
+}  // namespace fs

@@ -1,0 +1,39 @@
+#pragma once
+// The composition root of a running mount: the FTP client (with its I/O thread and session pool),
+// the caches and the operations over them. Created in FUSE init (after daemonizing: threads do not
+// survive fork) and destroyed in FUSE destroy.
+
+#include <memory>
+#include <string>
+
+#include "cache/block_cache.h"
+#include "cache/clock.h"
+#include "cache/metadata_cache.h"
+#include "fs/config.h"
+#include "fs/operations.h"
+#include "ftp/client.h"
+#include "ftp/result.h"
+
+namespace fs {
+
+class MountedFilesystem {
+ public:
+  // Logs in and checks that the mounted directory exists. Used for the foreground preflight too.
+  static ftp::Result<std::unique_ptr<MountedFilesystem>> start(const Config& config);
+  ~MountedFilesystem();
+
+  Operations& operations() { return *operations_; }
+  const Config& config() const { return config_; }
+
+ private:
+  explicit MountedFilesystem(const Config& config);
+
+  Config config_;
+  cache::SteadyClock clock_;
+  std::unique_ptr<ftp::Client> client_;
+  std::unique_ptr<cache::MetadataCache> metadata_;
+  std::unique_ptr<cache::BlockCache> blocks_;
+  std::unique_ptr<Operations> operations_;
+};
+
+}  // namespace fs

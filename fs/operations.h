@@ -1,0 +1,87 @@
+#pragma once
+// Filesystem semantics, free of FUSE: what getattr, readdir, open, read, ... mean on an FTP server.
+// fs/fuse_adapter.cpp is a thin table of trampolines over this class; tests drive it directly
+// against a fake client. Paths are FUSE paths ("/a/b", relative to the mount).
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "cache/block_cache.h"
+#include "cache/file_reader.h"
+#include "cache/metadata_cache.h"
+#include "fs/attributes.h"
+#include "fs/client_block_source.h"
+#include "ftp/client.h"
+
+namespace fs {
+
+struct OperationsConfig {
+  std::string remote_root = "/";  // server directory shown at the mount point
+  Ownership owner;
+  cache::ReadaheadConfig readahead;
+};
+
+class Operations {
+ public:
+  using DirListing = std::vector<std::pair<std::string, struct stat>>;
+
+  Operations(OperationsConfig config, ftp::Client& client, cache::MetadataCache& metadata,
+             cache::BlockCache& blocks);
+  ~Operations();
+  Operations(const Operations&) = delete;
+  Operations& operator=(const Operations&) = delete;
+
+  ftp::Result<struct stat> getattr(std::string_view path);
+  ftp::Result<DirListing> readdir(std::string_view path);
+  ftp::Result<std::string> readlink(std::string_view path);
+  ftp::Status access(std::string_view path, int mask);
+  ftp::Result<struct statvfs> statfs();
+
+  ftp::Result<std::uint64_t> open(std::string_view path, int flags);
+  ftp::Result<std::size_t> read(std::uint64_t handle, std::uint64_t offset, std::span<char> buf);
+  ftp::Status release(std::uint64_t handle);
+
+  ftp::Status mkdir(std::string_view path, mode_t mode);
+  ftp::Status unlink(std::string_view path);
+  ftp::Status rmdir(std::string_view path);
+  ftp::Status rename(std::string_view from, std::string_view to, unsigned flags);
+  ftp::Status chmod(std::string_view path, mode_t mode);
+  ftp::Status set_mtime(std::string_view path, std::chrono::system_clock::time_point mtime);
+
+ private:
+  struct OpenFile;
+
+  std::string remote(std::string_view path) const;
+  // Attributes from the metadata cache, or from the server (MLST/SIZE+MDTM) on a miss.
+  ftp::Result<cache::FileAttributes> attributes(std::string_view path);
+  ftp::Result<std::shared_ptr<const cache::Listing>> listing(std::string_view path);
+  struct stat stat_of(const cache::FileAttributes& a) const;
+  std::shared_ptr<OpenFile> find(std::uint64_t handle);
+  // After a failed change, ask the server what is really there (the cache may be stale).
+  ftp::Result<cache::FileAttributes> fresh_attributes(std::string_view path);
+
+  OperationsConfig config_;
+  ftp::Client& client_;
+  cache::MetadataCache& metadata_;
+  cache::BlockCache& blocks_;
+  ClientBlockSource source_;
+  std::shared_ptr<cache::FetchTable> fetches_;
+
+  std::mutex handles_mutex_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<OpenFile>> handles_;
+  std::atomic<std::uint64_t> next_handle_{1};
+};
+
+}  // namespace fs

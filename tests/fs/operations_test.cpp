@@ -1,0 +1,217 @@
+#include "fs/operations.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/fs.h>
+
+#include <cerrno>
+#include <random>
+
+#include "fs/errno_map.h"
+#include "tests/fakes/fake_client.h"
+
+namespace {
+
+class ManualClock final : public cache::Clock {
+ public:
+  time_point now() const override { return now_; }
+  void advance(std::chrono::milliseconds d) { now_ += d; }
+
+ private:
+  time_point now_{std::chrono::seconds(1000)};
+};
+
+class OperationsTest : public ::testing::Test {
+ protected:
+  OperationsTest()
+      : metadata_(clock_, cache::MetadataTtl{std::chrono::seconds(10), std::chrono::seconds(10),
+                                             std::chrono::seconds(5)}),
+        blocks_(cache::BlockCacheConfig{64 * 1024, 8u << 20, {}, 0}),
+        ops_(make_config(), client_, metadata_, blocks_) {}
+
+  static fs::OperationsConfig make_config() {
+    fs::OperationsConfig c;
+    c.remote_root = "/srv";
+    c.owner = {1234, 5678};
+    return c;
+  }
+
+  int err(const ftp::Error& e) { return fs::to_errno(e.code); }
+  std::string read_all(const std::string& path) {
+    auto h = ops_.open(path, O_RDONLY);
+    EXPECT_TRUE(h) << h.error().message();
+    if (!h)
+      return {};
+    std::string out;
+    std::vector<char> buf(100000);
+    for (std::uint64_t off = 0;;) {
+      auto n = ops_.read(*h, off, buf);
+      EXPECT_TRUE(n);
+      if (!n || *n == 0)
+        break;
+      out.append(buf.data(), *n);
+      off += *n;
+    }
+    EXPECT_TRUE(ops_.release(*h));
+    return out;
+  }
+
+  fakes::FakeClient client_;
+  ManualClock clock_;
+  cache::MetadataCache metadata_;
+  cache::BlockCache blocks_;
+  fs::Operations ops_;
+};
+
+TEST_F(OperationsTest, GetattrReportsTypeSizeModeAndOwner) {
+  client_.add_file("/srv/a.txt", "hello");
+  auto st = ops_.getattr("/a.txt");
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_TRUE(S_ISREG(st->st_mode));
+  EXPECT_EQ(st->st_mode & 07777, 0644u);
+  EXPECT_EQ(st->st_size, 5);
+  EXPECT_EQ(st->st_uid, 1234u);
+  EXPECT_EQ(st->st_gid, 5678u);
+  EXPECT_EQ(st->st_mtim.tv_sec, 1700000000);
+}
+
+TEST_F(OperationsTest, GetattrOfMissingPathIsEnoentAndCachedNegatively) {
+  client_.add_directory("/srv");
+  auto st = ops_.getattr("/missing");
+  ASSERT_FALSE(st);
+  EXPECT_EQ(err(st.error()), ENOENT);
+  const int before = client_.calls("stat");
+  EXPECT_FALSE(ops_.getattr("/missing"));
+  EXPECT_EQ(client_.calls("stat"), before);
+}
+
+TEST_F(OperationsTest, ReaddirCostsOneListingAndFeedsGetattr) {
+  for (int i = 0; i < 50; ++i)
+    client_.add_file("/srv/d/f" + std::to_string(i), std::string(i, 'x'));
+  auto entries = ops_.readdir("/d");
+  ASSERT_TRUE(entries);
+  EXPECT_EQ(entries->size(), 50u);
+  EXPECT_EQ(client_.calls("list"), 1);
+  for (int i = 0; i < 50; ++i) {
+    auto st = ops_.getattr("/d/f" + std::to_string(i));
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->st_size, i);
+  }
+  EXPECT_EQ(client_.calls("stat"), 0) << "stat of listed entries must come from the listing";
+  EXPECT_FALSE(ops_.getattr("/d/not-there"));
+  EXPECT_EQ(client_.calls("stat"), 0) << "a name missing from a fresh listing does not exist";
+}
+
+TEST_F(OperationsTest, ServerChangeVisibleAfterCacheTimeout) {
+  client_.add_file("/srv/f", "one");
+  ASSERT_EQ(ops_.getattr("/f")->st_size, 3);
+  client_.add_file("/srv/f", "three");
+  EXPECT_EQ(ops_.getattr("/f")->st_size, 3);
+  clock_.advance(std::chrono::seconds(11));
+  EXPECT_EQ(ops_.getattr("/f")->st_size, 5);
+  EXPECT_EQ(read_all("/f"), "three");
+}
+
+TEST_F(OperationsTest, ReadsFileByteExact) {
+  std::string data(1000000, '\0');
+  std::mt19937 rng(7);
+  for (auto& c : data)
+    c = static_cast<char>(rng());
+  client_.add_file("/srv/big", data);
+  EXPECT_EQ(read_all("/big"), data);
+}
+
+TEST_F(OperationsTest, ReadlinkReturnsTarget) {
+  client_.add_symlink("/srv/link", "target/file");
+  auto st = ops_.getattr("/link");
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(S_ISLNK(st->st_mode));
+  EXPECT_EQ(*ops_.readlink("/link"), "target/file");
+  client_.add_file("/srv/plain", "x");
+  EXPECT_EQ(err(ops_.readlink("/plain").error()), EINVAL);
+}
+
+TEST_F(OperationsTest, OpenDirectoryIsEisdir) {
+  client_.add_directory("/srv/dir");
+  auto h = ops_.open("/dir", O_RDONLY);
+  ASSERT_FALSE(h);
+  EXPECT_EQ(err(h.error()), EISDIR);
+}
+
+TEST_F(OperationsTest, RmdirOfNonEmptyDirectoryIsEnotempty) {
+  client_.add_file("/srv/full/x", "1");
+  auto s = ops_.rmdir("/full");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(err(s.error()), ENOTEMPTY);
+  EXPECT_TRUE(client_.node("/srv/full"));
+}
+
+TEST_F(OperationsTest, RmdirOfMissingDirectoryIsEnoent) {
+  client_.add_directory("/srv");
+  auto s = ops_.rmdir("/nope");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(err(s.error()), ENOENT);
+}
+
+TEST_F(OperationsTest, MkdirShowsImmediatelyAndExistingIsEexist) {
+  client_.add_directory("/srv");
+  ASSERT_TRUE(ops_.readdir("/"));
+  ASSERT_TRUE(ops_.mkdir("/new", 0755));
+  auto st = ops_.getattr("/new");
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(S_ISDIR(st->st_mode));
+  auto again = ops_.mkdir("/new", 0755);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(err(again.error()), EEXIST);
+}
+
+TEST_F(OperationsTest, UnlinkRemovesAndMissingIsEnoent) {
+  client_.add_file("/srv/f", "x");
+  ASSERT_TRUE(ops_.getattr("/f"));
+  ASSERT_TRUE(ops_.unlink("/f"));
+  EXPECT_FALSE(client_.node("/srv/f"));
+  EXPECT_EQ(err(ops_.getattr("/f").error()), ENOENT);
+  EXPECT_EQ(err(ops_.unlink("/f").error()), ENOENT);
+}
+
+TEST_F(OperationsTest, RenameMovesAndUpdatesCaches) {
+  client_.add_file("/srv/a", "data");
+  ASSERT_TRUE(ops_.readdir("/"));
+  ASSERT_TRUE(ops_.rename("/a", "/b", 0));
+  EXPECT_EQ(err(ops_.getattr("/a").error()), ENOENT);
+  EXPECT_EQ(ops_.getattr("/b")->st_size, 4);
+  EXPECT_EQ(read_all("/b"), "data");
+}
+
+TEST_F(OperationsTest, RenameNoReplaceOverExistingIsEexist) {
+  client_.add_file("/srv/a", "1");
+  client_.add_file("/srv/b", "2");
+  auto s = ops_.rename("/a", "/b", RENAME_NOREPLACE);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(err(s.error()), EEXIST);
+}
+
+TEST_F(OperationsTest, ChmodReachesServerAndShowsInStat) {
+  client_.add_file("/srv/f", "x");
+  ASSERT_TRUE(ops_.chmod("/f", 0600));
+  EXPECT_EQ(client_.node("/srv/f")->mode, 0600u);
+  EXPECT_EQ(ops_.getattr("/f")->st_mode & 07777, 0600u);
+}
+
+TEST_F(OperationsTest, ChmodRefusedByServerIsReported) {
+  client_.add_file("/srv/f", "x");
+  client_.fail_next("chmod", ftp::Errc::not_supported);
+  auto s = ops_.chmod("/f", 0600);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(err(s.error()), ENOTSUP);
+}
+
+TEST_F(OperationsTest, ServerTimeoutBecomesEtimedout) {
+  client_.add_directory("/srv");
+  client_.fail_next("stat", ftp::Errc::timeout);
+  auto st = ops_.getattr("/x");
+  ASSERT_FALSE(st);
+  EXPECT_EQ(err(st.error()), ETIMEDOUT);
+}
+
+}  // namespace
