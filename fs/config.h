@@ -35,6 +35,7 @@ struct Config {
   std::size_t readahead_bytes = 64u << 20;
 
   std::string loglevel = "info";
+  bool retry_pending = false;  // upload what earlier mounts kept in cache_dir/pending
 
   // Arguments left for libfuse (argv[0], -o fsname=..., allow_other, uid=, ...).
   std::vector<std::string> fuse_args;

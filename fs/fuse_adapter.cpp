@@ -77,6 +77,9 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
   conn->max_readahead = 1u << 20;
   conn->max_read = 1u << 20;  // must match -o max_read (run_fuse)
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // open(O_TRUNC) arrives as one open, so the new content can stream from offset 0.
+  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+    conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 
   auto mounted = MountedFilesystem::start(config);
   if (!mounted) {
@@ -168,6 +171,44 @@ int op_read(const char* path, char* buf, size_t size, off_t offset, fuse_file_in
   });
 }
 
+int op_create(const char* path, mode_t mode, fuse_file_info* fi) {
+  return guarded("create", path, [&](Operations& ops) {
+    auto r = ops.create(path, mode, fi->flags);
+    if (!r)
+      return fail("create", path, r.error());
+    fi->fh = *r;
+    return 0;
+  });
+}
+
+int op_write(const char* path, const char* buf, size_t size, off_t offset, fuse_file_info* fi) {
+  return guarded("write", path, [&](Operations& ops) {
+    auto r = ops.write(fi->fh, static_cast<std::uint64_t>(offset), {buf, size});
+    if (!r)
+      return fail("write", path, r.error());
+    return static_cast<int>(*r);
+  });
+}
+
+int op_flush(const char* path, fuse_file_info* fi) {
+  return guarded("flush", path,
+                 [&](Operations& ops) { return status_reply("flush", path, ops.flush(fi->fh)); });
+}
+
+int op_fsync(const char* path, int, fuse_file_info* fi) {
+  return guarded("fsync", path,
+                 [&](Operations& ops) { return status_reply("fsync", path, ops.fsync(fi->fh)); });
+}
+
+int op_truncate(const char* path, off_t size, fuse_file_info* fi) {
+  return guarded("truncate", path, [&](Operations& ops) {
+    if (size < 0)
+      return -EINVAL;
+    return status_reply("truncate", path,
+                        ops.truncate(path, static_cast<std::uint64_t>(size), fi ? fi->fh : 0));
+  });
+}
+
 int op_release(const char* path, fuse_file_info* fi) {
   return guarded("release", path,
                  [&](Operations& ops) { return status_reply("release", path, ops.release(fi->fh)); });
@@ -248,6 +289,11 @@ fuse_operations make_operations() {
   ops.open = op_open;
   ops.read = op_read;
   ops.release = op_release;
+  ops.create = op_create;
+  ops.write = op_write;
+  ops.flush = op_flush;
+  ops.fsync = op_fsync;
+  ops.truncate = op_truncate;
   ops.mkdir = op_mkdir;
   ops.unlink = op_unlink;
   ops.rmdir = op_rmdir;

@@ -2,6 +2,10 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
+#include "cache/write_stage.h"
+#include "fs/client_upload_target.h"
 #include "fs/remote_path.h"
 #include "ftp/asio_client.h"
 #include "ftp/error.h"
@@ -20,6 +24,31 @@ std::string server_folder_name(const Config& config) {
 }
 
 }  // namespace
+
+void MountedFilesystem::report_pending(const std::filesystem::path& pending_dir) {
+  std::vector<cache::PendingUpload> pending;
+  if (cache::WriteStage::list_pending(pending_dir, pending) || pending.empty())
+    return;
+  auto log = spdlog::get("main");
+  if (!config_.retry_pending) {
+    log->warn(
+        "{} upload(s) from an earlier mount failed and are kept in {}; mount with -o retry_pending to "
+        "upload them again",
+        pending.size(), pending_dir.string());
+    for (const auto& p : pending)
+      log->warn("  pending: {} <- {}", p.remote_path, p.local_file.string());
+    return;
+  }
+  ClientUploadTarget target(*client_, {});
+  for (const auto& p : pending) {
+    if (auto ec = cache::WriteStage::retry_pending(p, target)) {
+      log->error("retrying the upload of {} failed: {}; still kept in {}", p.remote_path, ec.message(),
+                 p.local_file.string());
+    } else {
+      log->info("uploaded pending {} from an earlier mount", p.remote_path);
+    }
+  }
+}
 
 MountedFilesystem::MountedFilesystem(const Config& config) : config_(config) {}
 MountedFilesystem::~MountedFilesystem() {
@@ -70,6 +99,9 @@ ftp::Result<std::unique_ptr<MountedFilesystem>> MountedFilesystem::start(const C
   ops.owner = {getuid(), getgid()};
   ops.readahead.max_window = config.readahead_bytes;
   ops.readahead.parallel_streams = config.session.max_sessions > 2 ? 2 : 1;
+  ops.staging.staging_dir = config.cache_dir / "staging" / std::to_string(getpid());
+  ops.staging.pending_dir = config.cache_dir / "pending";
+  self->report_pending(ops.staging.pending_dir);
   self->operations_ = std::make_unique<Operations>(ops, *self->client_, *self->metadata_, *self->blocks_);
   return self;
 }

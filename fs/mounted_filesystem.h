@@ -27,6 +27,8 @@ class MountedFilesystem {
 
  private:
   explicit MountedFilesystem(const Config& config);
+  // Uploads that failed in an earlier mount: named in the log, or retried with -o retry_pending.
+  void report_pending(const std::filesystem::path& pending_dir);
 
   Config config_;
   cache::SteadyClock clock_;

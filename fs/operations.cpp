@@ -6,14 +6,28 @@
 
 #include <cerrno>
 
+#include <spdlog/spdlog.h>
+
 #include "fs/remote_path.h"
 #include "ftp/error.h"
 
 namespace fs {
 
+// A file open for writing: its local stage, shared by every handle that writes the path, and a
+// reader of the server's version it started from (to fill in-place changes).
+struct Operations::StagedFile {
+  std::string remote_path;
+  cache::FileAttributes attributes;  // as last known; size follows the stage
+  std::shared_ptr<cache::FileReader> original;
+  std::unique_ptr<cache::WriteStage> stage;
+  int handles = 0;
+};
+
 struct Operations::OpenFile {
   std::string remote_path;
-  std::unique_ptr<cache::FileReader> reader;
+  std::unique_ptr<cache::FileReader> reader;  // read-only opens
+  std::shared_ptr<StagedFile> staged;         // opens with write access
+  bool append = false;
 };
 
 namespace {
@@ -31,6 +45,11 @@ Operations::Operations(OperationsConfig config, ftp::Client& client, cache::Meta
       metadata_(metadata),
       blocks_(blocks),
       source_(client),
+      target_(client,
+              [this](const std::string& path, const ftp::DirEntry& entry) {
+                // The size check after an upload told us the server's new attributes.
+                metadata_.update(path, to_attributes(entry));
+              }),
       fetches_(cache::make_fetch_table()) {}
 
 Operations::~Operations() = default;
@@ -147,8 +166,8 @@ ftp::Result<struct statvfs> Operations::statfs() {
 }
 
 ftp::Result<std::uint64_t> Operations::open(std::string_view path, int flags) {
-  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
-    return errno_error(EROFS, "writing is not supported yet");
+  const bool writing = (flags & O_ACCMODE) != O_RDONLY;
+  const bool truncating = (flags & O_TRUNC) != 0 && writing;
   auto attrs = attributes(path);
   if (!attrs)
     return attrs.error();
@@ -156,12 +175,102 @@ ftp::Result<std::uint64_t> Operations::open(std::string_view path, int flags) {
     return errno_error(EISDIR, remote(path));
   auto file = std::make_shared<OpenFile>();
   file->remote_path = remote(path);
-  file->reader = std::make_unique<cache::FileReader>(blocks_, source_, fetches_, file->remote_path,
-                                                     cache::version_of(*attrs), config_.readahead);
+  if (!writing) {
+    // Readers see the server's version as of the open (close-to-open), even while a writer stages.
+    file->reader = std::make_unique<cache::FileReader>(blocks_, source_, fetches_, file->remote_path,
+                                                       cache::version_of(*attrs), config_.readahead);
+    return add_handle(std::move(file));
+  }
+  auto staged = stage_for(file->remote_path, &*attrs, truncating);
+  if (!staged)
+    return staged.error();
+  file->staged = std::move(*staged);
+  file->append = (flags & O_APPEND) != 0;
+  return add_handle(std::move(file));
+}
+
+ftp::Result<std::uint64_t> Operations::create(std::string_view path, mode_t mode, int flags) {
+  const std::string key = remote(path);
+  auto existing = attributes(path);
+  if (existing) {
+    if (flags & O_EXCL)
+      return ftp::Error{ftp::Errc::already_exists, key};
+    return open(path, flags | O_TRUNC);
+  }
+  if (existing.code() != ftp::Errc::not_found)
+    return existing.error();
+  auto parent = attributes(parent_path(path));
+  if (!parent)
+    return parent.error();
+  if (parent->kind != cache::FileKind::directory)
+    return errno_error(ENOTDIR, key);
+
+  cache::FileAttributes attrs;
+  attrs.kind = cache::FileKind::file;
+  attrs.mode = mode & 07777;
+  attrs.mtime = std::chrono::system_clock::now();
+  auto staged = stage_for(key, nullptr, true);
+  if (!staged)
+    return staged.error();
+  (*staged)->attributes = attrs;
+  // The new name shows in listings at once; it reaches the server at the first flush (close).
+  metadata_.update(key, attrs);
+  auto file = std::make_shared<OpenFile>();
+  file->remote_path = key;
+  file->staged = std::move(*staged);
+  file->append = (flags & O_APPEND) != 0;
+  return add_handle(std::move(file));
+}
+
+ftp::Result<std::uint64_t> Operations::add_handle(std::shared_ptr<OpenFile> file) {
   const std::uint64_t handle = next_handle_++;
   std::lock_guard lock(handles_mutex_);
   handles_.emplace(handle, std::move(file));
   return handle;
+}
+
+ftp::Result<std::shared_ptr<Operations::StagedFile>> Operations::stage_for(
+    const std::string& key, const cache::FileAttributes* existing, bool truncate) {
+  std::lock_guard lock(handles_mutex_);
+  auto it = staged_.find(key);
+  if (it != staged_.end()) {
+    if (truncate) {
+      if (auto ec = it->second->stage->truncate(0))
+        return ftp::Error{ec, key};
+    }
+    ++it->second->handles;
+    return it->second;
+  }
+  auto staged = std::make_shared<StagedFile>();
+  staged->remote_path = key;
+  const std::uint64_t remote_size = existing ? existing->size : 0;
+  if (existing) {
+    staged->attributes = *existing;
+    staged->original = std::make_shared<cache::FileReader>(blocks_, source_, fetches_, key,
+                                                           cache::version_of(*existing), config_.readahead);
+  }
+  std::weak_ptr<cache::FileReader> original = staged->original;
+  cache::ContentSource fill = [original](std::uint64_t offset, std::span<char> buf, std::size_t& n) {
+    auto reader = original.lock();
+    if (!reader) {
+      n = 0;
+      return std::error_code{};
+    }
+    return reader->read(offset, buf, n);
+  };
+  if (auto ec = cache::WriteStage::create(config_.staging, key, remote_size, truncate || !existing, target_,
+                                          std::move(fill), staged->stage)) {
+    return ftp::Error{ec, "cannot stage " + key + " under " + config_.staging.staging_dir.string()};
+  }
+  staged->handles = 1;
+  staged_.emplace(key, staged);
+  return staged;
+}
+
+std::shared_ptr<Operations::StagedFile> Operations::staged(const std::string& key) {
+  std::lock_guard lock(handles_mutex_);
+  auto it = staged_.find(key);
+  return it == staged_.end() ? nullptr : it->second;
 }
 
 std::shared_ptr<Operations::OpenFile> Operations::find(std::uint64_t handle) {
@@ -175,9 +284,112 @@ ftp::Result<std::size_t> Operations::read(std::uint64_t handle, std::uint64_t of
   if (!file)
     return errno_error(EBADF);
   std::size_t n = 0;
-  if (auto ec = file->reader->read(offset, buf, n))
+  const auto ec =
+      file->staged ? file->staged->stage->read(offset, buf, n) : file->reader->read(offset, buf, n);
+  if (ec)
     return ftp::Error{ec, file->remote_path};
   return n;
+}
+
+ftp::Result<std::size_t> Operations::write(std::uint64_t handle, std::uint64_t offset,
+                                           std::span<const char> data) {
+  auto file = find(handle);
+  if (!file)
+    return errno_error(EBADF);
+  if (!file->staged)
+    return errno_error(EBADF, "not open for writing");
+  auto& stage = *file->staged->stage;
+  // O_APPEND writes go to the end as the stage knows it, whatever offset the kernel computed.
+  if (file->append)
+    offset = stage.size();
+  if (auto ec = stage.write(offset, data))
+    return ftp::Error{ec, file->remote_path};
+  return data.size();
+}
+
+ftp::Status Operations::flush_stage(StagedFile& staged) {
+  if (auto ec = staged.stage->flush()) {
+    std::string detail = "upload of " + staged.remote_path + " failed";
+    const std::string kept = staged.stage->pending_file();
+    if (!kept.empty())
+      detail += "; the data is kept in " + kept;
+    return ftp::Error{ec, detail};
+  }
+  // Old blocks can never match the new version, but they would take room until evicted.
+  blocks_.invalidate(staged.remote_path);
+  if (auto fresh = metadata_.lookup(staged.remote_path); fresh.hit == cache::MetadataCache::Hit::found) {
+    staged.attributes = fresh.attributes;
+  }
+  return {};
+}
+
+ftp::Status Operations::flush(std::uint64_t handle) {
+  auto file = find(handle);
+  if (!file)
+    return errno_error(EBADF);
+  if (!file->staged)
+    return {};
+  return flush_stage(*file->staged);
+}
+
+ftp::Status Operations::fsync(std::uint64_t handle) {
+  return flush(handle);
+}
+
+ftp::Status Operations::truncate(std::string_view path, std::uint64_t size, std::uint64_t handle) {
+  const std::string key = remote(path);
+  if (handle != 0) {
+    auto file = find(handle);
+    if (!file)
+      return errno_error(EBADF);
+    if (file->staged) {
+      if (auto ec = file->staged->stage->truncate(size))
+        return ftp::Error{ec, key};
+      return {};
+    }
+  }
+  if (auto s = staged(key)) {
+    if (auto ec = s->stage->truncate(size))
+      return ftp::Error{ec, key};
+    return {};
+  }
+  // truncate(2) on a path nobody has open for writing: stage, change and upload at once.
+  auto attrs = attributes(path);
+  if (!attrs)
+    return attrs.error();
+  if (attrs->kind == cache::FileKind::directory)
+    return errno_error(EISDIR, key);
+  if (attrs->size == size)
+    return {};
+  auto staged_file = stage_for(key, &*attrs, size == 0);
+  if (!staged_file)
+    return staged_file.error();
+  ftp::Status status;
+  if (auto ec = (*staged_file)->stage->truncate(size)) {
+    status = ftp::Error{ec, key};
+  } else {
+    status = flush_stage(**staged_file);
+  }
+  drop_stage_if_unused(key);
+  return status;
+}
+
+void Operations::drop_stage_if_unused(const std::string& key) {
+  std::shared_ptr<StagedFile> last;
+  {
+    std::lock_guard lock(handles_mutex_);
+    auto it = staged_.find(key);
+    if (it == staged_.end() || --it->second->handles > 0)
+      return;
+    last = std::move(it->second);
+    staged_.erase(it);
+  }
+  // close() already flushed; this catches a writer that never called it (e.g. killed). A failure
+  // here keeps the data in the pending area (WriteStage does that) since nobody can be told.
+  if (last->stage->dirty()) {
+    if (auto s = flush_stage(*last); !s)
+      spdlog::get("fs")->error("{}", s.error().message());
+  }
 }
 
 ftp::Status Operations::release(std::uint64_t handle) {
@@ -190,6 +402,8 @@ ftp::Status Operations::release(std::uint64_t handle) {
     file = std::move(it->second);
     handles_.erase(it);
   }
+  if (file->staged)
+    drop_stage_if_unused(file->remote_path);
   return {};
 }
 
@@ -250,6 +464,11 @@ ftp::Status Operations::rename(std::string_view from, std::string_view to, unsig
     return errno_error(EINVAL, "FTP cannot exchange two names atomically");
   const std::string src = remote(from);
   const std::string dst = remote(to);
+  // A file still being written must exist on the server before it can be renamed there.
+  if (auto s = staged(src)) {
+    if (auto flushed = flush_stage(*s); !flushed)
+      return flushed;
+  }
   auto source = attributes(from);
   if (!source)
     return source.error();

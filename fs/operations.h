@@ -21,8 +21,10 @@
 #include "cache/block_cache.h"
 #include "cache/file_reader.h"
 #include "cache/metadata_cache.h"
+#include "cache/write_stage.h"
 #include "fs/attributes.h"
 #include "fs/client_block_source.h"
+#include "fs/client_upload_target.h"
 #include "ftp/client.h"
 
 namespace fs {
@@ -31,6 +33,7 @@ struct OperationsConfig {
   std::string remote_root = "/";  // server directory shown at the mount point
   Ownership owner;
   cache::ReadaheadConfig readahead;
+  cache::WriteStageConfig staging;  // where writes are staged and failed uploads are kept
 };
 
 class Operations {
@@ -49,9 +52,17 @@ class Operations {
   ftp::Status access(std::string_view path, int mask);
   ftp::Result<struct statvfs> statfs();
 
+  // open() with write access or O_TRUNC stages the file locally; create() makes a new one.
   ftp::Result<std::uint64_t> open(std::string_view path, int flags);
+  ftp::Result<std::uint64_t> create(std::string_view path, mode_t mode, int flags);
   ftp::Result<std::size_t> read(std::uint64_t handle, std::uint64_t offset, std::span<char> buf);
+  ftp::Result<std::size_t> write(std::uint64_t handle, std::uint64_t offset, std::span<const char> data);
+  // flush (each close) and fsync bring the server up to date and report an upload's failure.
+  ftp::Status flush(std::uint64_t handle);
+  ftp::Status fsync(std::uint64_t handle);
   ftp::Status release(std::uint64_t handle);
+  // handle is 0 for a truncate by path.
+  ftp::Status truncate(std::string_view path, std::uint64_t size, std::uint64_t handle);
 
   ftp::Status mkdir(std::string_view path, mode_t mode);
   ftp::Status unlink(std::string_view path);
@@ -62,6 +73,7 @@ class Operations {
 
  private:
   struct OpenFile;
+  struct StagedFile;
 
   std::string remote(std::string_view path) const;
   // Attributes from the metadata cache, or from the server (MLST/SIZE+MDTM) on a miss.
@@ -71,16 +83,25 @@ class Operations {
   std::shared_ptr<OpenFile> find(std::uint64_t handle);
   // After a failed change, ask the server what is really there (the cache may be stale).
   ftp::Result<cache::FileAttributes> fresh_attributes(std::string_view path);
+  // The stage of a path open for writing, made on first use and shared by its writers.
+  ftp::Result<std::shared_ptr<StagedFile>> stage_for(const std::string& remote_path,
+                                                     const cache::FileAttributes* existing, bool truncate);
+  std::shared_ptr<StagedFile> staged(const std::string& remote_path);
+  void drop_stage_if_unused(const std::string& remote_path);
+  ftp::Status flush_stage(StagedFile& staged);
+  ftp::Result<std::uint64_t> add_handle(std::shared_ptr<OpenFile> file);
 
   OperationsConfig config_;
   ftp::Client& client_;
   cache::MetadataCache& metadata_;
   cache::BlockCache& blocks_;
   ClientBlockSource source_;
+  ClientUploadTarget target_;
   std::shared_ptr<cache::FetchTable> fetches_;
 
   std::mutex handles_mutex_;
   std::unordered_map<std::uint64_t, std::shared_ptr<OpenFile>> handles_;
+  std::unordered_map<std::string, std::shared_ptr<StagedFile>> staged_;  // by remote path
   std::atomic<std::uint64_t> next_handle_{1};
 };
 

@@ -1,0 +1,39 @@
+#include "fs/client_upload_target.h"
+
+namespace fs {
+namespace {
+
+class UploadStreamAdapter final : public cache::UploadStream {
+ public:
+  explicit UploadStreamAdapter(std::unique_ptr<ftp::Upload> upload) : upload_(std::move(upload)) {}
+  std::error_code write(std::span<const char> data) override { return upload_->write(data).code(); }
+  std::error_code finish() override { return upload_->finish().code(); }
+
+ private:
+  std::unique_ptr<ftp::Upload> upload_;
+};
+
+}  // namespace
+
+std::error_code ClientUploadTarget::open(const std::string& path, bool append,
+                                         std::unique_ptr<cache::UploadStream>& out) {
+  auto upload = client_.upload(path, append ? ftp::UploadMode::append : ftp::UploadMode::replace);
+  if (!upload)
+    return upload.code();
+  out = std::make_unique<UploadStreamAdapter>(std::move(*upload));
+  return {};
+}
+
+std::error_code ClientUploadTarget::remote_size(const std::string& path, std::uint64_t& size) {
+  auto entry = client_.stat(path);
+  if (!entry)
+    return entry.code();
+  if (!entry->size)
+    return make_error_code(std::errc::io_error);  // cannot verify: never claim success
+  size = *entry->size;
+  if (on_stat_)
+    on_stat_(path, *entry);
+  return {};
+}
+
+}  // namespace fs
