@@ -50,7 +50,11 @@ Operations::Operations(OperationsConfig config, ftp::Client& client, cache::Meta
                 // The size check after an upload told us the server's new attributes.
                 metadata_.update(path, to_attributes(entry));
               }),
-      fetches_(cache::make_fetch_table()) {}
+      fetches_(cache::make_fetch_table()),
+      log_(spdlog::get("fs")) {
+  if (!log_)
+    log_ = std::make_shared<spdlog::logger>("fs");  // no sinks: tests without logging setup
+}
 
 Operations::~Operations() = default;
 
@@ -107,6 +111,12 @@ ftp::Result<std::shared_ptr<const cache::Listing>> Operations::listing(std::stri
 }
 
 ftp::Result<struct stat> Operations::getattr(std::string_view path) {
+  // A file being written has the size of what was written, not of the server's copy.
+  if (auto s = staged(remote(path))) {
+    cache::FileAttributes a = s->attributes;
+    a.size = s->stage->size();
+    return stat_of(a);
+  }
   auto attrs = attributes(path);
   if (!attrs)
     return attrs.error();
@@ -388,7 +398,7 @@ void Operations::drop_stage_if_unused(const std::string& key) {
   // here keeps the data in the pending area (WriteStage does that) since nobody can be told.
   if (last->stage->dirty()) {
     if (auto s = flush_stage(*last); !s)
-      spdlog::get("fs")->error("{}", s.error().message());
+      log_->error("{}", s.error().message());
   }
 }
 

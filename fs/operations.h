@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include <spdlog/logger.h>
+
 #include "cache/block_cache.h"
 #include "cache/file_reader.h"
 #include "cache/metadata_cache.h"
@@ -103,6 +105,7 @@ class Operations {
   std::unordered_map<std::uint64_t, std::shared_ptr<OpenFile>> handles_;
   std::unordered_map<std::string, std::shared_ptr<StagedFile>> staged_;  // by remote path
   std::atomic<std::uint64_t> next_handle_{1};
+  std::shared_ptr<spdlog::logger> log_;
 };
 
 }  // namespace fs

@@ -9,6 +9,8 @@
 
 #include "fs/errno_map.h"
 #include "tests/fakes/fake_client.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -212,6 +214,106 @@ TEST_F(OperationsTest, ServerTimeoutBecomesEtimedout) {
   auto st = ops_.getattr("/x");
   ASSERT_FALSE(st);
   EXPECT_EQ(err(st.error()), ETIMEDOUT);
+}
+
+}  // namespace
+
+namespace {
+
+class OperationsWriteTest : public OperationsTest {
+ protected:
+  OperationsWriteTest() : staging_("ops-stage") {}
+  void SetUp() override {
+    fs::OperationsConfig c = make_config();
+    c.staging.staging_dir = staging_.path() / "staging";
+    c.staging.pending_dir = staging_.path() / "pending";
+    writer_ = std::make_unique<fs::Operations>(c, client_, metadata_, blocks_);
+    client_.add_directory("/srv");
+  }
+  testsupport::TempDir staging_;
+  std::unique_ptr<fs::Operations> writer_;
+};
+
+TEST_F(OperationsWriteTest, CreateWriteCloseUploadsExactBytes) {
+  auto h = writer_->create("/new.txt", 0644, O_WRONLY | O_CREAT);
+  ASSERT_TRUE(h) << h.error().message();
+  const std::string data = "some data\n";
+  ASSERT_TRUE(writer_->write(*h, 0, data));
+  EXPECT_EQ(writer_->getattr("/new.txt")->st_size, 10);
+  ASSERT_TRUE(writer_->flush(*h));
+  ASSERT_TRUE(writer_->release(*h));
+  ASSERT_TRUE(client_.node("/srv/new.txt"));
+  EXPECT_EQ(client_.node("/srv/new.txt")->data, data);
+}
+
+TEST_F(OperationsWriteTest, CreateExclusiveOnExistingIsEexist) {
+  client_.add_file("/srv/f", "x");
+  auto h = writer_->create("/f", 0644, O_WRONLY | O_CREAT | O_EXCL);
+  ASSERT_FALSE(h);
+  EXPECT_EQ(err(h.error()), EEXIST);
+}
+
+TEST_F(OperationsWriteTest, AppendKeepsExistingContent) {
+  client_.add_file("/srv/log", "line1\n");
+  auto h = writer_->open("/log", O_WRONLY | O_APPEND);
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(writer_->write(*h, 0, std::string_view("line2\n")));
+  ASSERT_TRUE(writer_->flush(*h));
+  ASSERT_TRUE(writer_->release(*h));
+  EXPECT_EQ(client_.node("/srv/log")->data, "line1\nline2\n");
+}
+
+TEST_F(OperationsWriteTest, InPlaceChangeKeepsTheRest) {
+  client_.add_file("/srv/f", "0123456789");
+  auto h = writer_->open("/f", O_RDWR);
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(writer_->write(*h, 3, std::string_view("abc")));
+  std::vector<char> buf(10);
+  auto n = writer_->read(*h, 0, buf);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(std::string(buf.data(), *n), "012abc6789");
+  ASSERT_TRUE(writer_->flush(*h));
+  ASSERT_TRUE(writer_->release(*h));
+  EXPECT_EQ(client_.node("/srv/f")->data, "012abc6789");
+}
+
+TEST_F(OperationsWriteTest, TruncateByPathShrinksAndGrows) {
+  client_.add_file("/srv/f", "0123456789");
+  ASSERT_TRUE(writer_->truncate("/f", 4, 0));
+  EXPECT_EQ(client_.node("/srv/f")->data, "0123");
+  ASSERT_TRUE(writer_->truncate("/f", 6, 0));
+  EXPECT_EQ(client_.node("/srv/f")->data, std::string("0123\0\0", 6));
+  EXPECT_EQ(writer_->getattr("/f")->st_size, 6);
+}
+
+TEST_F(OperationsWriteTest, FailedUploadIsReportedAndDataKept) {
+  auto h = writer_->create("/full", 0644, O_WRONLY | O_CREAT);
+  ASSERT_TRUE(h);
+  const std::string data(100000, 'q');
+  ASSERT_TRUE(writer_->write(*h, 0, data));
+  client_.fail_next("finish", ftp::Errc::insufficient_storage, 10);
+  client_.fail_next("upload", ftp::Errc::insufficient_storage, 10);
+  auto s = writer_->flush(*h);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(err(s.error()), ENOSPC);
+  EXPECT_NE(s.error().detail.find("kept"), std::string::npos) << s.error().detail;
+  std::vector<cache::PendingUpload> pending;
+  ASSERT_FALSE(cache::WriteStage::list_pending(staging_.path() / "pending", pending));
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].remote_path, "/srv/full");
+  EXPECT_EQ(testsupport::read_text_file(pending[0].local_file), data);
+  writer_->release(*h);
+}
+
+TEST_F(OperationsWriteTest, RenameOfFileStillBeingWrittenUploadsFirst) {
+  auto h = writer_->create("/tmp.part", 0644, O_WRONLY | O_CREAT);
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(writer_->write(*h, 0, std::string_view("payload")));
+  ASSERT_TRUE(writer_->rename("/tmp.part", "/final", 0));
+  ASSERT_TRUE(writer_->release(*h));
+  EXPECT_FALSE(client_.node("/srv/tmp.part"));
+  ASSERT_TRUE(client_.node("/srv/final"));
+  EXPECT_EQ(client_.node("/srv/final")->data, "payload");
 }
 
 }  // namespace
