@@ -35,7 +35,12 @@ struct Config {
   std::size_t readahead_bytes = 64u << 20;
 
   std::string loglevel = "info";
-  bool retry_pending = false;  // upload what earlier mounts kept in cache_dir/pending
+
+  // Where a password may come from besides the URL; fs/credentials.h resolves them in main.
+  bool password_stdin = false;             // -o password_stdin: one line from standard input
+  std::filesystem::path credentials_file;  // -o credentials=FILE: user= and password= lines
+  bool use_netrc = true;                   // -o no_netrc turns ~/.netrc off
+  bool retry_pending = false;              // upload what earlier mounts kept in cache_dir/pending
 
   // Arguments left for libfuse (argv[0], -o fsname=..., allow_other, uid=, ...).
   std::vector<std::string> fuse_args;

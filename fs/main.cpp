@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/credentials.h"
 #include "fs/fuse_adapter.h"
 #include "fs/logging.h"
 #include "fs/mounted_filesystem.h"
@@ -64,6 +65,10 @@ int main(int argc, char** argv) {
     return kOk;
   }
   scrub_password(argc, argv);
+  if (auto login = fs::resolve_credentials(config, fs::system_credential_io()); !login) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), login.error().detail.c_str());
+    return kUsage;
+  }
   fs::setup_logging(config.loglevel, /*to_syslog=*/false);
 
   {

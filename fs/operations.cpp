@@ -86,9 +86,20 @@ ftp::Result<cache::FileAttributes> Operations::fresh_attributes(std::string_view
     return entry.error();
   }
   auto attrs = to_attributes(*entry);
+  const bool root = path == "/" || path.empty();
   // The mount's root is a directory even when the server's answer for it is odd.
-  if (path == "/" || path.empty())
+  if (root)
     attrs.kind = cache::FileKind::directory;
+  if (!entry->mtime && !root) {
+    // Without MLST a directory has no MDTM on most servers; its parent's listing has a time.
+    if (auto siblings = listing(parent_path(path))) {
+      const std::string_view name = base_name(path);
+      for (const auto& [n, a] : **siblings) {
+        if (n == name)
+          return a;
+      }
+    }
+  }
   metadata_.store_attributes(key, attrs, token);
   return attrs;
 }

@@ -1,6 +1,7 @@
 #include "fs/options.h"
 
 #include <fuse_opt.h>
+#include <iconv.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -32,6 +33,9 @@ struct RawOptions {
   char* encoding = nullptr;
   char* loglevel = nullptr;
   char* active_address = nullptr;
+  char* credentials = nullptr;
+  int password_stdin = 0;
+  int no_netrc = 0;
   int active = 0;
   int no_epsv = 0;
   int trust_pasv = 0;
@@ -44,9 +48,9 @@ struct RawOptions {
   int positional = 0;
 
   ~RawOptions() {
-    for (char* p :
-         {url, mountpoint, connections, cache_timeout, negative_timeout, cache_dir, cache_size, memory_cache,
-          block_size, readahead, connect_timeout, timeout, user, encoding, loglevel, active_address}) {
+    for (char* p : {url, mountpoint, connections, cache_timeout, negative_timeout, cache_dir, cache_size,
+                    memory_cache, block_size, readahead, connect_timeout, timeout, user, encoding, loglevel,
+                    active_address, credentials}) {
       std::free(p);
     }
   }
@@ -69,6 +73,9 @@ const fuse_opt kOptions[] = {
     FTPFS_OPT("timeout=%s", timeout, 0),
     FTPFS_OPT("user=%s", user, 0),
     FTPFS_OPT("encoding=%s", encoding, 0),
+    FTPFS_OPT("credentials=%s", credentials, 0),
+    FTPFS_OPT("password_stdin", password_stdin, 1),
+    FTPFS_OPT("no_netrc", no_netrc, 1),
     FTPFS_OPT("loglevel=%s", loglevel, 0),
     FTPFS_OPT("active", active, 1),
     FTPFS_OPT("active=%s", active_address, 0),
@@ -178,6 +185,13 @@ int process_option(void* data, const char* arg, int key, fuse_args* /*outargs*/)
         return 0;
       if (known_to_libfuse(opt))
         return 1;
+      if (opt.substr(0, 9) == "password=") {
+        // Not an option on purpose: the command line is world-readable in /proc and ps.
+        raw->errors.push_back(
+            "there is no password= option (the command line is visible to every user); use "
+            "credentials=FILE, password_stdin, ~/.netrc or the password prompt");
+        return 0;
+      }
       raw->errors.push_back("unknown option '" + std::string(opt) + "' (see ftpfs --help)");
       return 0;
     default:
@@ -251,7 +265,12 @@ ftpfs options (-o name=value):
     readahead=SIZE           sequential readahead window at most (default 64M)
     connect_timeout=SECS     connecting and logging in (default 10)
     timeout=SECS             a reply or data progress must come within this (default 30)
-    user=NAME                login name (default: from the URL, else anonymous)
+    user=NAME                login name (default: from the URL, the credentials file or
+                             ~/.netrc, else anonymous)
+    password_stdin           read the password from the first line of standard input (default off)
+    credentials=FILE         file with user=NAME and password=SECRET lines; must not be readable
+                             or writable by group or others (default none)
+    no_netrc                 do not look up ~/.netrc (default: use it when no password is given)
     encoding=CHARSET         server file name encoding, any iconv name (default UTF-8)
     active[=ADDRESS]         active mode (PORT/EPRT) instead of passive
     no_epsv                  use PASV only
@@ -317,6 +336,8 @@ ftp::Result<Config> parse_options(const std::vector<std::string>& argv) {
   auto& s = config.session;
   s.host = config.url.host;
   s.port = config.url.port;
+  if (raw.user && *raw.user == '\0')
+    return invalid("user needs a login name, e.g. user=alice");
   if (raw.user)
     config.url.user = raw.user;
   if (config.url.user) {
@@ -339,8 +360,24 @@ ftp::Result<Config> parse_options(const std::vector<std::string>& argv) {
   }
   s.use_epsv = raw.no_epsv == 0;
   s.trust_pasv_address = raw.trust_pasv != 0;
-  if (raw.encoding)
+  if (raw.encoding) {
+    if (*raw.encoding == '\0')
+      return invalid("encoding needs a character set name, e.g. encoding=GBK");
+    // Check the name now: a typo should fail the mount, not every directory listing later.
+    const iconv_t cd = iconv_open("UTF-8", raw.encoding);
+    if (cd == reinterpret_cast<iconv_t>(-1))
+      return invalid("encoding '" + std::string(raw.encoding) +
+                     "' is not a character set iconv knows (try iconv -l)");
+    iconv_close(cd);
     s.encoding = raw.encoding;
+  }
+  config.password_stdin = raw.password_stdin != 0;
+  config.use_netrc = raw.no_netrc == 0;
+  if (raw.credentials) {
+    if (*raw.credentials == '\0')
+      return invalid("credentials needs a file name, e.g. credentials=/etc/ftpfs/host.cred");
+    config.credentials_file = raw.credentials;
+  }
 
   if (raw.cache_timeout && !parse_seconds(raw.cache_timeout, 86400, config.cache_timeout))
     return invalid("cache_timeout must be a number of seconds from 0 to 86400");
