@@ -16,6 +16,7 @@
 #include "fs/errno_map.h"
 #include "fs/logging.h"
 #include "fs/mounted_filesystem.h"
+#include "fs/signal_reporter.h"
 
 namespace fs {
 namespace {
@@ -87,6 +88,7 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
     fuse_exit(fuse_get_context()->fuse);
   } else {
     st->mounted = std::move(*mounted);
+    st->mounted->report_statistics_on_signal();
     spdlog::get("main")->info("mounted {} on {}", config.url.display(), config.mountpoint);
   }
   return st;
@@ -336,6 +338,8 @@ int run_fuse(const Config& config) {
   if (fuse_daemonize(config.foreground ? 1 : 0) == 0) {
     if (!config.foreground)
       setup_logging(config.loglevel, /*to_syslog=*/true);
+    // Before any thread starts, so that only the reporter's signalfd sees SIGUSR1.
+    block_report_signal();
     fuse_session* se = fuse_get_session(f);
     if (fuse_set_signal_handlers(se) == 0) {
       int rc = 0;

@@ -51,7 +51,28 @@ void MountedFilesystem::report_pending(const std::filesystem::path& pending_dir)
 }
 
 MountedFilesystem::MountedFilesystem(const Config& config) : config_(config) {}
+std::string MountedFilesystem::statistics() const {
+  const auto c = client_->stats();
+  const auto b = blocks_->stats();
+  std::vector<cache::PendingUpload> pending;
+  (void)cache::WriteStage::list_pending(pending_dir_, pending);
+  const double lookups = static_cast<double>(b.hits + b.misses);
+  return fmt::format(
+      "sessions open {} in use {} limit {}, reconnects {}, downloaded {} bytes, uploaded {} bytes, "
+      "block cache hit ratio {:.1f}% ({} hits, {} misses, {} bytes in memory, {} on disk), pending uploads "
+      "{}",
+      c.pool.sessions_open, c.pool.sessions_in_use, c.pool.limit,
+      c.pool.generation ? c.pool.generation - 1 : 0, c.bytes_downloaded, c.bytes_uploaded,
+      lookups > 0 ? 100.0 * static_cast<double>(b.hits) / lookups : 0.0, b.hits, b.misses, b.memory_bytes,
+      b.disk_bytes, pending.size());
+}
+
+void MountedFilesystem::report_statistics_on_signal() {
+  reporter_ = std::make_unique<SignalReporter>([this] { return statistics(); }, spdlog::get("main"));
+}
+
 MountedFilesystem::~MountedFilesystem() {
+  reporter_.reset();
   // Operations hold readers that use the client: tear down in reverse order of use.
   operations_.reset();
   client_.reset();
@@ -101,6 +122,7 @@ ftp::Result<std::unique_ptr<MountedFilesystem>> MountedFilesystem::start(const C
   ops.readahead.parallel_streams = config.session.max_sessions > 2 ? 2 : 1;
   ops.staging.staging_dir = config.cache_dir / "staging" / std::to_string(getpid());
   ops.staging.pending_dir = config.cache_dir / "pending";
+  self->pending_dir_ = ops.staging.pending_dir;
   self->report_pending(ops.staging.pending_dir);
   self->operations_ = std::make_unique<Operations>(ops, *self->client_, *self->metadata_, *self->blocks_);
   return self;

@@ -11,7 +11,8 @@
 #include "cache/metadata_cache.h"
 #include "fs/config.h"
 #include "fs/operations.h"
-#include "ftp/client.h"
+#include "fs/signal_reporter.h"
+#include "ftp/asio_client.h"
 #include "ftp/result.h"
 
 namespace fs {
@@ -24,6 +25,10 @@ class MountedFilesystem {
 
   Operations& operations() { return *operations_; }
   const Config& config() const { return config_; }
+  // One line: sessions, bytes moved, cache hit ratio, pending uploads (for SIGUSR1).
+  std::string statistics() const;
+  // Starts answering SIGUSR1 with statistics() in the log.
+  void report_statistics_on_signal();
 
  private:
   explicit MountedFilesystem(const Config& config);
@@ -32,10 +37,12 @@ class MountedFilesystem {
 
   Config config_;
   cache::SteadyClock clock_;
-  std::unique_ptr<ftp::Client> client_;
+  std::unique_ptr<ftp::AsioClient> client_;
   std::unique_ptr<cache::MetadataCache> metadata_;
   std::unique_ptr<cache::BlockCache> blocks_;
   std::unique_ptr<Operations> operations_;
+  std::unique_ptr<SignalReporter> reporter_;
+  std::filesystem::path pending_dir_;
 };
 
 }  // namespace fs
