@@ -73,6 +73,18 @@ ftp::Result<cache::FileAttributes> Operations::attributes(std::string_view path)
     return hit.attributes;
   if (hit.hit == cache::MetadataCache::Hit::absent)
     return ftp::Error{ftp::Errc::not_found, key};
+  // One listing of the parent answers this lookup and every sibling's (find, ls -l, cp -r into an
+  // existing directory), where a stat per name would cost round trips each.
+  if (path != "/" && !path.empty()) {
+    if (auto siblings = listing(parent_path(path))) {
+      const std::string_view name = base_name(path);
+      for (const auto& [n, a] : **siblings) {
+        if (n == name)
+          return a;
+      }
+      // The name may be one the listing does not show (vsftpd hides some names from LIST).
+    }
+  }
   return fresh_attributes(path);
 }
 
@@ -443,6 +455,8 @@ ftp::Status Operations::mkdir(std::string_view path, mode_t mode) {
   attrs.mode = mode & 07777;
   metadata_.invalidate(key);
   metadata_.update(key, attrs);
+  // A directory just made is empty: lookups of new names in it (cp -r, tar -x) need no round trip.
+  metadata_.store_listing(key, {}, metadata_.fetch_token());
   return {};
 }
 

@@ -114,6 +114,25 @@ TEST_F(OperationsTest, ServerChangeVisibleAfterCacheTimeout) {
   EXPECT_EQ(read_all("/f"), "three");
 }
 
+TEST_F(OperationsTest, LookupsInOneDirectoryCostOneListing) {
+  for (int i = 0; i < 20; ++i)
+    client_.add_file("/srv/dir/f" + std::to_string(i), "x");
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(ops_.getattr("/dir/f" + std::to_string(i)));
+  EXPECT_FALSE(ops_.getattr("/dir/new"));
+  EXPECT_EQ(client_.calls("list"), 1) << "one listing of /dir answers every name in it";
+  EXPECT_EQ(client_.calls("stat"), 0);
+}
+
+TEST_F(OperationsTest, NewDirectoryNeedsNoLookupRoundTrips) {
+  client_.add_directory("/srv");
+  ASSERT_TRUE(ops_.mkdir("/fresh", 0755));
+  const int lists = client_.calls("list"), stats = client_.calls("stat");
+  EXPECT_EQ(err(ops_.getattr("/fresh/a").error()), ENOENT);
+  EXPECT_EQ(client_.calls("list"), lists);
+  EXPECT_EQ(client_.calls("stat"), stats);
+}
+
 TEST_F(OperationsTest, ReadsFileByteExact) {
   std::string data(1000000, '\0');
   std::mt19937 rng(7);
@@ -125,11 +144,11 @@ TEST_F(OperationsTest, ReadsFileByteExact) {
 
 TEST_F(OperationsTest, ReadlinkReturnsTarget) {
   client_.add_symlink("/srv/link", "target/file");
+  client_.add_file("/srv/plain", "x");
   auto st = ops_.getattr("/link");
   ASSERT_TRUE(st);
   EXPECT_TRUE(S_ISLNK(st->st_mode));
   EXPECT_EQ(*ops_.readlink("/link"), "target/file");
-  client_.add_file("/srv/plain", "x");
   EXPECT_EQ(err(ops_.readlink("/plain").error()), EINVAL);
 }
 
@@ -210,6 +229,7 @@ TEST_F(OperationsTest, ChmodRefusedByServerIsReported) {
 
 TEST_F(OperationsTest, ServerTimeoutBecomesEtimedout) {
   client_.add_directory("/srv");
+  client_.fail_next("list", ftp::Errc::timeout);
   client_.fail_next("stat", ftp::Errc::timeout);
   auto st = ops_.getattr("/x");
   ASSERT_FALSE(st);
