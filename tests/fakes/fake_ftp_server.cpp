@@ -444,11 +444,16 @@ std::string FakeFtpServer::transfer(Connection& c, const std::string& verb, cons
   const std::string path = c.absolute(path_arg);
   std::string payload;
   std::optional<std::size_t> drop_after;
+  std::optional<std::size_t> drop_upload_after;
   bool full = false;
   {
     std::lock_guard lock(mutex_);
     drop_after = faults_.drop_data_after_bytes;
     full = faults_.stor_552;
+    if ((verb == "STOR" || verb == "APPE") && faults_.drop_stor_after_bytes && !fired_stor_drop_) {
+      drop_upload_after = faults_.drop_stor_after_bytes;
+      fired_stor_drop_ = true;
+    }
     if (verb == "RETR") {
       auto it = files_.find(path);
       if (it == files_.end()) {
@@ -493,6 +498,11 @@ std::string FakeFtpServer::transfer(Connection& c, const std::string& verb, cons
         break;
       }
       received.append(chunk, static_cast<std::size_t>(n));
+      if (drop_upload_after && received.size() >= *drop_upload_after) {
+        received.resize(*drop_upload_after);
+        clean = false;
+        break;
+      }
     }
     ::close(data);
     if (full)

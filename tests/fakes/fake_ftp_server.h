@@ -33,6 +33,9 @@ class FakeFtpServer {
                                                        // then answer 426
     std::string hang_at_verb;  // from this verb on, the connection never answers again
     bool stor_552 = false;     // STOR/APPE: take the data, then answer 552
+    // STOR/APPE: keep the first N bytes (as a real server keeps a partial file), close the data
+    // connection and answer 426; once only, later uploads work.
+    std::optional<std::size_t> drop_stor_after_bytes;
     // Address written into 227 replies, e.g. a private one as a server behind NAT sends.
     std::string pasv_host = "127,0,0,1";
     int max_connections = 0;  // more concurrent control connections get
@@ -90,6 +93,7 @@ class FakeFtpServer {
   Handler handler_;
   Faults faults_;
   bool fired_421_ = false;
+  bool fired_stor_drop_ = false;
   int command_count_ = 0;
   std::map<std::string, std::string> files_;
   std::set<std::string> dirs_{"/"};
