@@ -21,6 +21,7 @@ struct Operations::StagedFile {
   std::shared_ptr<cache::FileReader> original;
   std::unique_ptr<cache::WriteStage> stage;
   int handles = 0;
+  bool upload_failed = false;  // the last flush failed and kept the data as pending
 };
 
 struct Operations::OpenFile {
@@ -346,8 +347,10 @@ ftp::Status Operations::flush_stage(StagedFile& staged) {
     const std::string kept = staged.stage->pending_file();
     if (!kept.empty())
       detail += "; the data is kept in " + kept;
+    staged.upload_failed = true;
     return ftp::Error{ec, detail};
   }
+  staged.upload_failed = false;
   // Old blocks can never match the new version, but they would take room until evicted.
   blocks_.invalidate(staged.remote_path);
   if (auto fresh = metadata_.lookup(staged.remote_path); fresh.hit == cache::MetadataCache::Hit::found) {
@@ -418,8 +421,9 @@ void Operations::drop_stage_if_unused(const std::string& key) {
     staged_.erase(it);
   }
   // close() already flushed; this catches a writer that never called it (e.g. killed). A failure
-  // here keeps the data in the pending area (WriteStage does that) since nobody can be told.
-  if (last->stage->dirty()) {
+  // here keeps the data in the pending area (WriteStage does that) since nobody can be told. After a
+  // failed close() the data is already pending and the writer was told: no third attempt.
+  if (last->stage->dirty() && !last->upload_failed) {
     if (auto s = flush_stage(*last); !s)
       log_->error("{}", s.error().message());
   }
