@@ -88,13 +88,34 @@ INSTANTIATE_TEST_SUITE_P(
                       std::vector<std::string>{"ftp://h/", "/mnt", "-o", "block_size=1"},
                       std::vector<std::string>{"ftp://h/", "/mnt", "-o", "loglevel=loud"},
                       std::vector<std::string>{"http://h/", "/mnt"},
-                      std::vector<std::string>{"ftp://h/", "/mnt", "extra"}));
+                      std::vector<std::string>{"ftp://h/", "/mnt", "extra"},
+                      std::vector<std::string>{"ftp://h/", "/mnt", "-o", "password=secret"},
+                      std::vector<std::string>{"ftp://h/", "/mnt", "-o", "encoding=NO-SUCH-CHARSET"},
+                      std::vector<std::string>{"ftp://h/", "/mnt", "-o", "credentials="},
+                      std::vector<std::string>{"ftp://h/", "/mnt", "-o", "user="}));
+
+TEST(OptionsTest, PasswordOptionIsRefusedWithoutEchoingTheSecret) {
+  auto c = parse({"ftp://h/", "/mnt", "-o", "password=hunter2"});
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().detail.find("credentials="), std::string::npos) << c.error().detail;
+  EXPECT_EQ(c.error().detail.find("hunter2"), std::string::npos) << c.error().detail;
+}
+
+TEST(OptionsTest, ParsesCredentialOptions) {
+  auto c = parse({"ftp://h/", "/mnt", "-o", "password_stdin,credentials=/etc/ftpfs/h.cred,no_netrc"});
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_TRUE(c->password_stdin);
+  EXPECT_EQ(c->credentials_file, "/etc/ftpfs/h.cred");
+  EXPECT_FALSE(c->use_netrc);
+  EXPECT_FALSE(has_arg_containing(*c, "credentials"));
+}
 
 TEST(OptionsTest, HelpListsEveryFtpfsOption) {
   const std::string help = fs::usage_text("ftpfs");
-  for (const char* opt : {"connections=", "cache_timeout=", "cache_dir=", "cache_size=", "memory_cache=",
-                          "block_size=", "readahead=", "connect_timeout=", "timeout=", "user=", "encoding=",
-                          "active", "no_epsv", "trust_pasv", "loglevel="}) {
+  for (const char* opt :
+       {"connections=", "cache_timeout=", "cache_dir=", "cache_size=", "memory_cache=", "block_size=",
+        "readahead=", "connect_timeout=", "timeout=", "user=", "encoding=", "active", "no_epsv", "trust_pasv",
+        "loglevel=", "password_stdin", "credentials=", "no_netrc"}) {
     EXPECT_NE(help.find(opt), std::string::npos) << opt;
   }
 }
