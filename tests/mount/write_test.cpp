@@ -221,10 +221,10 @@ TEST_F(MountWriteTest, CpOfLargeFileIsByteExactOnServer) {
 }
 
 TEST_F(MountWriteTest, OverwriteWithShorterContentLeavesOnlyNewContent) {
-  server_->write_file("doc.txt", std::string(100000, 'L') + " the old, long version\n");
+  server_->write_file("doc.txt", std::string(100000, 'L') + " the old, long version\n");  // 100023 bytes
   server_->write_file("viacp.txt", std::string(5000, 'O'));
   ASSERT_NO_FATAL_FAILURE(mount());
-  EXPECT_EQ(read_file(mnt() / "doc.txt").size(), 100000u + 22u);  // read first, so caches hold the old one
+  EXPECT_EQ(read_file(mnt() / "doc.txt").size(), 100023u);  // read first, so caches hold the old one
 
   const auto outcome = write_through(mnt() / "doc.txt", "short\n", O_WRONLY | O_TRUNC);
   EXPECT_EQ(outcome.open_errno, 0) << std::strerror(outcome.open_errno);
@@ -327,7 +327,7 @@ TEST_F(MountWriteTest, TouchWithDateSetsServerMtime) {
     struct stat server_side {
     }, mounted{};
     ASSERT_EQ(::stat((srv() / name).c_str(), &server_side), 0) << name;
-    EXPECT_EQ(server_side.st_mtim.tv_sec, ref.st_mtim.tv_sec) << name << " on the server";
+    EXPECT_EQ(server_side.st_mtim.tv_sec, ref.st_mtim.tv_sec) << name << " on the server\n" << diagnostics();
     ASSERT_EQ(::stat((mnt() / name).c_str(), &mounted), 0) << name;
     EXPECT_EQ(mounted.st_mtim.tv_sec, ref.st_mtim.tv_sec) << name << " through the mount";
   }
@@ -508,7 +508,7 @@ TEST_F(MountWriteTest, ConcurrentWritersOfDifferentFiles) {
     EXPECT_EQ(outcomes[i].open_errno, 0) << name << ": " << std::strerror(outcomes[i].open_errno);
     EXPECT_EQ(outcomes[i].write_errno, 0) << name << ": " << std::strerror(outcomes[i].write_errno);
     EXPECT_EQ(outcomes[i].close_errno, 0) << name << ": " << std::strerror(outcomes[i].close_errno);
-    EXPECT_TRUE(read_file(srv() / name) == contents[i]) << name << " on the server";
+    EXPECT_TRUE(read_file(srv() / name) == contents[i]) << name << " on the server\n" << diagnostics();
   }
 }
 
@@ -553,9 +553,18 @@ TEST_F(MountWriteTest, ReaderOfAPathBeingRewrittenNeverSeesGarbage) {
       if (seen == old_content || is_prefix_of(seen, new_content) || is_prefix_of(seen, old_content))
         continue;
       std::lock_guard lock(garbage_mutex);
+      // Where the bytes came from, to tell a stale page cache from a staging copy read too early.
+      std::size_t like_old = 0, like_new = 0, zero = 0;
+      for (std::size_t i = 0; i < seen.size(); ++i) {
+        like_old += i < old_content.size() && seen[i] == old_content[i];
+        like_new += i < new_content.size() && seen[i] == new_content[i];
+        zero += seen[i] == '\0';
+      }
       garbage.push_back("size " + std::to_string(seen.size()) + ", differs from old at " +
                         std::to_string(first_difference(seen, old_content)) + ", from new at " +
-                        std::to_string(first_difference(seen, new_content)));
+                        std::to_string(first_difference(seen, new_content)) + "; bytes equal to old " +
+                        std::to_string(like_old) + ", to new " + std::to_string(like_new) + ", zero " +
+                        std::to_string(zero));
     }
   };
   std::thread reader1(reader), reader2(reader);
