@@ -143,7 +143,13 @@ TEST_F(MountWriteFaultTest, CutUploadEndsByteExactOrFailsClose) {
   const auto outcome = write_through(mount_->path() / "cut.bin", data);
   EXPECT_EQ(outcome.open_errno, 0) << std::strerror(outcome.open_errno) << diagnostics();
   const auto on_server = server_.file("/cut.bin");
+  int stors = 0;
+  for (const auto& command : server_.commands())
+    stors += command.rfind("STOR ", 0) == 0 || command.rfind("APPE ", 0) == 0;
+  ASSERT_GE(stors, 1) << "no upload reached the server\n" << diagnostics();
   if (outcome.write_errno == 0 && outcome.close_errno == 0) {
+    // The first upload was cut, so a success needs a second one.
+    EXPECT_GE(stors, 2) << diagnostics();
     // Success claimed: the retry must have put every byte on the server.
     ASSERT_TRUE(on_server.has_value()) << "close() succeeded but the server has no file\n" << diagnostics();
     EXPECT_EQ(on_server->size(), data.size()) << "close() succeeded with a short file\n" << diagnostics();
