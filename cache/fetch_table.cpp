@@ -43,6 +43,24 @@ void FetchTable::Claim::finish(FetchResult result) {
   fetch_.reset();
 }
 
+void FetchTable::Claim::finish_and_store(BlockCache& blocks, BlockKey key, BlockData data) {
+  if (!fetch_)
+    return;
+  table_->deliver(fetch_, FetchResult::fetched(data));
+  table_->store(blocks, std::move(key), std::move(data), std::move(fetch_));
+  fetch_.reset();
+}
+
+FetchTable::~FetchTable() {
+  {
+    std::lock_guard lock(store_mutex_);
+    stopping_ = true;
+  }
+  store_cv_.notify_all();
+  if (store_thread_.joinable())
+    store_thread_.join();
+}
+
 FetchTable::Joined FetchTable::join_or_claim(const BlockKey& key) {
   std::string key_string = block_key_string(key);
   std::lock_guard lock(mutex_);
@@ -60,17 +78,56 @@ FetchResult FetchTable::wait(const std::shared_ptr<Fetch>& fetch) {
 }
 
 void FetchTable::finish(const std::shared_ptr<Fetch>& fetch, FetchResult result) {
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = in_flight_.find(fetch->key); it != in_flight_.end() && it->second == fetch)
-      in_flight_.erase(it);
-  }
+  forget(fetch);
+  deliver(fetch, std::move(result));
+}
+
+void FetchTable::deliver(const std::shared_ptr<Fetch>& fetch, FetchResult result) {
   {
     std::lock_guard lock(fetch->mutex);
     fetch->result = std::move(result);
     fetch->done = true;
   }
   fetch->done_cv.notify_all();
+}
+
+void FetchTable::forget(const std::shared_ptr<Fetch>& fetch) {
+  std::lock_guard lock(mutex_);
+  if (auto it = in_flight_.find(fetch->key); it != in_flight_.end() && it->second == fetch)
+    in_flight_.erase(it);
+}
+
+void FetchTable::store(BlockCache& blocks, BlockKey key, BlockData data, std::shared_ptr<Fetch> fetch) {
+  {
+    std::unique_lock lock(store_mutex_);
+    if (!stopping_ && queued_bytes_ + data->size() <= kMaxQueuedBytes) {
+      queued_bytes_ += data->size();
+      stores_.push_back({&blocks, std::move(key), std::move(data), std::move(fetch)});
+      if (!store_thread_.joinable())
+        store_thread_ = std::thread([this] { run_stores(); });
+      lock.unlock();
+      store_cv_.notify_one();
+      return;
+    }
+  }
+  blocks.put(key, std::move(data));
+  forget(fetch);
+}
+
+void FetchTable::run_stores() {
+  std::unique_lock lock(store_mutex_);
+  while (true) {
+    store_cv_.wait(lock, [&] { return stopping_ || !stores_.empty(); });
+    if (stores_.empty())
+      return;  // stopping, and everything queued is stored
+    Store s = std::move(stores_.front());
+    stores_.pop_front();
+    lock.unlock();
+    s.blocks->put(s.key, s.data);
+    forget(s.fetch);
+    lock.lock();
+    queued_bytes_ -= s.data->size();
+  }
 }
 
 std::shared_ptr<FetchTable> make_fetch_table() {

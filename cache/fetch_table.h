@@ -3,10 +3,13 @@
 // the same block wait for one fetch instead of asking the server twice.
 
 #include <condition_variable>
+#include <cstddef>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
 
 #include "cache/block_cache.h"
@@ -29,6 +32,11 @@ class FetchTable {
  public:
   class Fetch;
 
+  FetchTable() = default;
+  ~FetchTable();  // stores what is still queued
+  FetchTable(const FetchTable&) = delete;
+  FetchTable& operator=(const FetchTable&) = delete;
+
   // The right to fetch one block. The holder must finish() it; destroying an unfinished claim
   // abandons the fetch, so waiters never hang on a fetcher that went away.
   class Claim {
@@ -42,6 +50,10 @@ class FetchTable {
     explicit operator bool() const { return fetch_ != nullptr; }
     // Errors reach every waiter but are not remembered: the next reader fetches again.
     void finish(FetchResult result);
+    // Hands a whole block to every waiter now and puts it into `blocks` on the table's background
+    // thread, so the stream that fetched it goes on reading while the disk tier writes a file.
+    // Until the block is in the cache, joiners get it from here instead of fetching it again.
+    void finish_and_store(BlockCache& blocks, BlockKey key, BlockData data);
 
    private:
     FetchTable* table_ = nullptr;
@@ -58,10 +70,31 @@ class FetchTable {
   static FetchResult wait(const std::shared_ptr<Fetch>& fetch);
 
  private:
+  struct Store {
+    BlockCache* blocks = nullptr;
+    BlockKey key;
+    BlockData data;
+    std::shared_ptr<Fetch> fetch;
+  };
+
   void finish(const std::shared_ptr<Fetch>& fetch, FetchResult result);
+  void deliver(const std::shared_ptr<Fetch>& fetch, FetchResult result);
+  void forget(const std::shared_ptr<Fetch>& fetch);
+  void store(BlockCache& blocks, BlockKey key, BlockData data, std::shared_ptr<Fetch> fetch);
+  void run_stores();
 
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Fetch>> in_flight_;
+
+  // Blocks waiting for BlockCache::put. Past kMaxQueuedBytes the fetcher stores the block itself,
+  // so a disk slower than the network slows the reader instead of filling memory.
+  static constexpr std::size_t kMaxQueuedBytes = 64u << 20;
+  std::mutex store_mutex_;
+  std::condition_variable store_cv_;
+  std::deque<Store> stores_;
+  std::size_t queued_bytes_ = 0;
+  bool stopping_ = false;
+  std::thread store_thread_;  // started with the first queued store
 };
 
 }  // namespace cache

@@ -26,10 +26,16 @@ struct BlockRead {
   bool canceled = false;
 };
 
+// Kernel readahead and a multithreaded FUSE loop deliver a sequential reader's requests slightly
+// out of order; a read this far behind the previous one's end still counts as sequential.
+constexpr std::uint64_t kReorderSlack = 8u << 20;
+
 // Reads one block's bytes from a stream positioned at its start. `canceled` is polled between
-// reads so a reader that seeks away or closes does not wait for a whole block.
+// reads so a reader that seeks away or closes does not wait for a whole block. For the file's
+// last block (`last`) the stream is read once more to see its end: the transfer then completes
+// with the server's 226 instead of an ABOR when the stream is dropped.
 template <typename Canceled>
-BlockRead read_block(ByteStream& stream, std::size_t length, Canceled canceled) {
+BlockRead read_block(ByteStream& stream, std::size_t length, bool last, Canceled canceled) {
   BlockRead r;
   r.data = std::make_shared<std::vector<char>>(length);
   std::size_t filled = 0;
@@ -48,6 +54,12 @@ BlockRead read_block(ByteStream& stream, std::size_t length, Canceled canceled) 
   }
   r.data->resize(filled);
   r.complete = filled == length;
+  if (r.complete && last) {
+    char probe[1];
+    std::size_t n = 0;
+    // A failure or extra bytes here only mean the transfer is aborted as before.
+    (void)stream.read(std::span<char>(probe, sizeof probe), n);
+  }
   return r;
 }
 
@@ -106,8 +118,9 @@ struct FileReader::Impl {
       return;
     }
     if (r.complete)
-      blocks.put(key(index), r.data);
-    claim.finish(FetchResult::fetched(r.data));
+      claim.finish_and_store(blocks, key(index), r.data);
+    else
+      claim.finish(FetchResult::fetched(r.data));
   }
 
   // --- scheduling (caller holds mutex) ---
@@ -178,11 +191,15 @@ struct FileReader::Impl {
 
   // Updates the sequential state for a read of blocks [b0, b1] and queues readahead.
   void on_read_locked(std::uint64_t offset, std::uint64_t end, std::uint64_t b0, std::uint64_t b1) {
-    const bool sequential =
-        offset == last_end || (window > 0 && offset > last_end && offset < frontier * block_size);
-    last_end = end;
+    const bool reordered =
+        window > 0 && offset < last_end && offset >= run_start && last_end - offset <= kReorderSlack;
+    const bool sequential = offset == last_end || reordered ||
+                            (window > 0 && offset > last_end && offset < frontier * block_size);
+    last_end = std::max(last_end, end);
     if (!sequential) {
       cancel_locked();
+      last_end = end;
+      run_start = offset;
       return;
     }
     window = window == 0 ? 1 : std::min(window * 2, max_window_blocks);
@@ -232,7 +249,7 @@ struct FileReader::Impl {
         }
         stream_block = job.index;
       }
-      BlockRead r = read_block(*stream, length_of(job.index), canceled);
+      BlockRead r = read_block(*stream, length_of(job.index), job.index + 1 == block_count, canceled);
       publish(job.claim, job.index, r);
       if (r.complete) {
         ++stream_block;
@@ -269,7 +286,8 @@ struct FileReader::Impl {
       return ec;
     }
     for (auto& job : jobs) {
-      BlockRead r = read_block(*stream, length_of(job.index), [] { return false; });
+      BlockRead r =
+          read_block(*stream, length_of(job.index), job.index + 1 == block_count, [] { return false; });
       publish(job.claim, job.index, r);
       if (r.ec)
         return r.ec;
@@ -353,9 +371,10 @@ struct FileReader::Impl {
   // Bumped on a seek and at close: queued readahead is dropped. Changed under the mutex; atomic so
   // that a worker can poll it in the middle of a block.
   std::atomic<std::uint64_t> generation{0};
-  std::uint64_t last_end = 0;  // where the previous read ended
-  std::uint64_t window = 0;    // readahead in blocks; 0 while not sequential
-  std::uint64_t frontier = 0;  // readahead is queued up to this block
+  std::uint64_t last_end = 0;   // where the furthest read of the current run ended
+  std::uint64_t run_start = 0;  // where the current sequential run began
+  std::uint64_t window = 0;     // readahead in blocks; 0 while not sequential
+  std::uint64_t frontier = 0;   // readahead is queued up to this block
   std::vector<std::unique_ptr<Worker>> workers;
 };
 
