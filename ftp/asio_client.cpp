@@ -63,7 +63,18 @@ class AsioClient::AsioDownload final : public Download {
     if (!data_)
       return std::size_t{0};
     return client_.run<Result<std::size_t>>([this, buf]() -> Awaitable<Result<std::size_t>> {
-      auto n = co_await data_->read_some(buf);
+      // Each call is a round trip to the I/O thread, and one socket read brings 64 KiB or so: fill
+      // buf within one trip. The end of the data, when it comes after some bytes, is reported by
+      // the next call (the data connection remembers it).
+      std::size_t total = 0;
+      Result<std::size_t> n = std::size_t{0};
+      do {
+        n = co_await data_->read_some(buf.subspan(total));
+        if (n)
+          total += *n;
+      } while (n && *n > 0 && total < buf.size());
+      if (n && total > 0)
+        n = total;
       if (!n) {
         if (n.code() == make_error_code(Errc::timeout)) {
           lease_.mark_broken();  // a stalled server gets no second chance to hang us
