@@ -322,7 +322,7 @@ TEST_F(OperationsWriteTest, FailedUploadIsReportedAndDataKept) {
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].remote_path, "/srv/full");
   EXPECT_EQ(testsupport::read_text_file(pending[0].local_file), data);
-  writer_->release(*h);
+  EXPECT_TRUE(writer_->release(*h));
 }
 
 TEST_F(OperationsWriteTest, RenameOfFileStillBeingWrittenUploadsFirst) {
