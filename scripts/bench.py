@@ -4,8 +4,10 @@ creates the data and cleans up. Prints one table: for each workload ftpfs, curl,
 faster ftpfs is (>1: ftpfs faster, <1: slower)."""
 
 import argparse
+import collections
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -18,6 +20,7 @@ class Bench:
         self.proc = None
         self.mount_count = 0
         self.rows = []
+        self.commands = []  # (workload, ftpfs Counter or None, curl Counter or None)
         self.notes = []
         self.can_drop = None
 
@@ -51,16 +54,19 @@ class Bench:
                                   "'cold' means a fresh mount and cache_dir, server-side files may be cached")
             self.can_drop = False
 
-    def mount(self):
-        """A fresh ftpfs mount with an empty cache_dir, so the next reads are cold on the client side."""
+    def mount(self, keep_cache=False):
+        """A fresh ftpfs mount with an empty cache_dir, so the next reads are cold on the client side
+        (or, with keep_cache, the previous mount's cache_dir)."""
         self.unmount()
-        self.mount_count += 1
+        if not keep_cache:
+            self.mount_count += 1
         cache = os.path.join(self.a.work, f"cache-{self.mount_count}")
         os.makedirs(cache, exist_ok=True)
         os.makedirs(self.mnt, exist_ok=True)
-        log = open(os.path.join(self.a.work, f"ftpfs-{self.mount_count}.log"), "wb")
+        log = open(os.path.join(self.a.work, f"ftpfs-{self.mount_count}.log"), "ab")
         self.proc = subprocess.Popen(
-            self.ns([self.a.ftpfs, self.a.url, self.mnt, "-f", "-o", f"cache_dir={cache}"]),
+            self.ns([self.a.ftpfs, self.a.url, self.mnt, "-f", "-o",
+                     ",".join([f"cache_dir={cache}"] + ([self.a.ftpfs_options] if self.a.ftpfs_options else []))]),
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -83,6 +89,32 @@ class Bench:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
+
+    # --- FTP commands, counted in the server's log ---------------------------------------------
+    def log_mark(self):
+        try:
+            return os.path.getsize(self.a.server_log)
+        except OSError:
+            return None
+
+    def commands_since(self, mark):
+        """The FTP commands the server received since mark, by verb."""
+        if mark is None:
+            return None
+        with open(self.a.server_log, "rb") as f:
+            f.seek(mark)
+            text = f.read().decode("utf-8", "replace")
+        return collections.Counter(m.group(1).upper()
+                                   for m in re.finditer(r'FTP command: Client "[^"]*", "([A-Za-z]+)', text))
+
+    def counted(self, fn):
+        """Runs fn, returns (its result, the commands the server got meanwhile)."""
+        mark = self.log_mark()
+        result = fn()
+        return result, self.commands_since(mark)
+
+    def add_commands(self, name, ftpfs, curl):
+        self.commands.append((name, ftpfs, curl))
 
     @staticmethod
     def timed(fn):
@@ -119,20 +151,36 @@ class Bench:
         size_mb = self.a.size_mb * 1024 * 1024 / 1e6
         path = "bench/big.bin"
 
+        cmds = {}
+
         def ftpfs_cold():
             self.mount()
-            return size_mb / self.timed(lambda: self.read_file(os.path.join(self.mnt, path)))
+            secs, cmds["cold"] = self.counted(lambda: self.timed(lambda: self.read_file(os.path.join(self.mnt, path))))
+            return size_mb / secs
 
         def ftpfs_warm():
-            return size_mb / self.timed(lambda: self.read_file(os.path.join(self.mnt, path)))
+            secs, cmds["warm"] = self.counted(lambda: self.timed(lambda: self.read_file(os.path.join(self.mnt, path))))
+            return size_mb / secs
+
+        def ftpfs_remount():
+            # A new mount over the cache_dir the cold read filled: the disk tier, no page cache.
+            self.mount(keep_cache=True)
+            secs, cmds["disk"] = self.counted(lambda: self.timed(lambda: self.read_file(os.path.join(self.mnt, path))))
+            return size_mb / secs
 
         cold = self.ftpfs_part(ftpfs_cold)
         warm = self.ftpfs_part(ftpfs_warm) if cold is not None else None
+        disk = self.ftpfs_part(ftpfs_remount) if cold is not None else None
         self.drop_caches()
-        curl_cold = size_mb / self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{path}"))
+        t, curl_cmds = self.counted(lambda: self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{path}")))
+        curl_cold = size_mb / t
         curl_warm = size_mb / self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{path}"))
         self.add(f"sequential read {self.a.size_mb} MiB, cold", "MB/s", cold, curl_cold, True)
         self.add(f"sequential re-read {self.a.size_mb} MiB, warm", "MB/s", warm, curl_warm, True)
+        self.add(f"sequential read {self.a.size_mb} MiB, remount (disk tier)", "MB/s", disk, curl_warm, True)
+        self.add_commands("sequential read, cold", cmds.get("cold"), curl_cmds)
+        self.add_commands("sequential re-read, warm", cmds.get("warm"), curl_cmds)
+        self.add_commands("sequential read, remount", cmds.get("disk"), curl_cmds)
 
     def random_reads(self):
         n = self.a.random_reads
@@ -141,7 +189,6 @@ class Bench:
         path = "bench/big.bin"
 
         def ftpfs():
-            self.mount()
             lat = []
             fd = os.open(os.path.join(self.mnt, path), os.O_RDONLY)
             try:
@@ -162,8 +209,9 @@ class Bench:
                 lat.append(time.monotonic() - t)
             return lat
 
-        f_lat = self.ftpfs_part(ftpfs)
-        c_lat = curl()
+        f_lat, f_cmds = self.ftpfs_part(lambda: (self.mount(), self.counted(ftpfs))[1]) or (None, None)
+        c_lat, c_cmds = self.counted(curl)
+        self.add_commands(f"random 4 KiB reads (x{n})", f_cmds, c_cmds)
         iops = lambda lat: len(lat) / sum(lat) if lat else None
         self.add(f"random 4 KiB reads (x{n})", "IOPS", iops(f_lat), iops(c_lat), True)
         self.add("  random read latency p50", "ms", pct(f_lat, 50), pct(c_lat, 50), False)
@@ -172,13 +220,19 @@ class Bench:
     def big_listing(self):
         target = "bench/many"
 
+        cmds = {}
+
         def ftpfs():
             self.mount()
-            ls = lambda: self.run(["ls", "-l", os.path.join(self.mnt, target)])
-            return self.timed(ls), self.timed(ls)
+            ls = lambda: self.timed(lambda: self.run(["ls", "-l", os.path.join(self.mnt, target)]))
+            cold, cmds["cold"] = self.counted(ls)
+            warm, cmds["warm"] = self.counted(ls)
+            return cold, warm
 
         f = self.ftpfs_part(ftpfs) or (None, None)
-        c = self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{target}/"))
+        c, c_cmds = self.counted(lambda: self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{target}/")))
+        self.add_commands("ls -l 10,000 entries, cold", cmds.get("cold"), c_cmds)
+        self.add_commands("ls -l 10,000 entries, warm", cmds.get("warm"), c_cmds)
         self.add("ls -l of 10,000 entries, cold (curl: one LIST)", "s", f[0], c, False)
         self.add("ls -l of 10,000 entries, warm", "s", f[1], c, False)
 
@@ -188,14 +242,15 @@ class Bench:
 
         def ftpfs():
             self.mount()
-            return self.timed(lambda: self.run(
-                ["find", os.path.join(self.mnt, root), "-type", "f", "-printf", "%s %T@\n"]))
+            return self.counted(lambda: self.timed(lambda: self.run(
+                ["find", os.path.join(self.mnt, root), "-type", "f", "-printf", "%s %T@\n"])))
 
-        f = self.ftpfs_part(ftpfs)
+        f, f_cmds = self.ftpfs_part(ftpfs) or (None, None)
         lines = [f'url = "{self.a.url}/{root}/"', 'output = "/dev/null"']
         for d in dirs:
             lines += [f'url = "{self.a.url}/{root}/{d}/"', 'output = "/dev/null"']
-        c = self.timed(lambda: self.curl_config(lines))
+        c, c_cmds = self.counted(lambda: self.timed(lambda: self.curl_config(lines)))
+        self.add_commands("find+stat tree", f_cmds, c_cmds)
         self.add(f"find+stat over {len(dirs)} dirs, 2,000 files (curl: LIST each)", "s", f, c, False)
 
     def copy_out(self):
@@ -206,15 +261,20 @@ class Bench:
 
         def ftpfs():
             self.mount()
-            return self.timed(lambda: self.run(["cp", "-r", os.path.join(self.mnt, src), out_f]))
+            return self.counted(lambda: self.timed(lambda: self.run(["cp", "-r", os.path.join(self.mnt, src), out_f])))
 
-        f = self.ftpfs_part(ftpfs)
+        f, f_cmds = self.ftpfs_part(ftpfs) or (None, None)
         os.makedirs(out_c, exist_ok=True)
         lines = []
         for n in names:
             lines += [f'url = "{self.a.url}/{src}/{n}"', f'output = "{out_c}/{n}"']
-        c = self.timed(lambda: self.curl_config(lines))
+        c, c_cmds = self.counted(lambda: self.timed(lambda: self.curl_config(lines)))
+        self.add_commands(f"cp -r {len(names)} x 64 KiB out", f_cmds, c_cmds)
         self.add(f"cp -r {len(names)} x 64 KiB out", "s", f, c, False)
+        if f is not None and not self.a.curl_only:
+            differ = subprocess.run(["cmp", "-s", os.path.join(out_f, names[0]), os.path.join(out_c, names[0])])
+            if differ.returncode != 0:
+                self.notes.append("cp -r out: ftpfs's copy differs from curl's")
 
     def big_write(self):
         local = os.path.join(self.a.work, "local", "big.bin")
@@ -257,11 +317,23 @@ class Bench:
         print("  ".join("-" * w for w in widths))
         for r in rows:
             print(line(r))
+        if self.commands:
+            print("\nFTP commands the server received (total; listings; RETR; other verbs):")
+            for name, f, c in self.commands:
+                print(f"  {name}: ftpfs {describe(f)} | curl {describe(c)}")
         print("\n'ftpfs vs curl' is how many times faster ftpfs is (above 1: faster than curl).")
         delay = f", {self.a.delay_ms} ms added round-trip time" if self.a.delay_ms else ""
         print(f"server: vsftpd on 127.0.0.1{delay}")
         for note in dict.fromkeys(self.notes):
             print(f"note: {note}")
+
+
+def describe(counter):
+    if counter is None:
+        return "n/a"
+    listings = sum(counter[v] for v in ("LIST", "MLSD", "NLST"))
+    rest = ", ".join(f"{v} {n}" for v, n in counter.most_common() if v not in ("LIST", "MLSD", "NLST", "RETR"))
+    return f"{sum(counter.values())}; {listings}; {counter['RETR']}; {rest or '-'}"
 
 
 def pct(values, p):
@@ -289,10 +361,20 @@ def main():
     p.add_argument("--random-reads", type=int, default=200)
     p.add_argument("--delay-ms", type=float, default=0)
     p.add_argument("--curl-only", action="store_true")
+    p.add_argument("--server-log", default="", help="vsftpd's log with log_ftp_protocol=YES")
+    p.add_argument("--steps", default="", help="comma-separated workloads (default: all)")
+    p.add_argument("--ftpfs-options", default="", help="extra -o options for the mount")
     b = Bench(p.parse_args())
     try:
-        for step in (b.sequential_read, b.random_reads, b.big_listing, b.tree_stat, b.copy_out,
-                     b.big_write, b.copy_in):
+        steps = (b.sequential_read, b.random_reads, b.big_listing, b.tree_stat, b.copy_out, b.big_write,
+                 b.copy_in)
+        wanted = [w for w in b.a.steps.split(",") if w]
+        unknown = set(wanted) - {s.__name__ for s in steps}
+        if unknown:
+            sys.exit(f"bench.py: unknown steps {sorted(unknown)}")
+        for step in steps:
+            if wanted and step.__name__ not in wanted:
+                continue
             print(f"{step.__name__} ...", file=sys.stderr, flush=True)
             step()
     finally:

@@ -8,7 +8,11 @@
 #                loopback (N/2 ms each way). Nothing leaves the namespace; it is deleted on exit.
 # --curl-only    measure only the curl side (e.g. while ftpfs does not build).
 # Environment: BENCH_SIZE_MB (default 512) for the big file, BENCH_RANDOM_READS (default 200),
-#              FTPFS (default build/ftpfs).
+#              FTPFS (default build/ftpfs), BENCH_STEPS (comma-separated subset of: sequential_read,
+#              random_reads, big_listing, tree_stat, copy_out, big_write, copy_in; default all),
+#              FTPFS_OPTIONS (extra -o options for the mount, e.g. block_size=1M).
+# The server logs every command, so the table also shows how many FTP commands each ftpfs workload
+# sent (and how many listings), beside curl's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib-vsftpd.sh
@@ -59,6 +63,7 @@ fi
 
 # A wide passive range: with 100 ports, thousands of short transfers keep hitting ports still in use.
 VSFTPD_PASV_PORTS=${VSFTPD_PASV_PORTS:-1000}
+VSFTPD_LOG_PROTOCOL=YES
 vsftpd_start "$work/server" "$netns"
 echo "vsftpd: $VSFTPD_URL (pid $VSFTPD_PID)" >&2
 
@@ -91,4 +96,5 @@ chown -R ftp:ftp "$VSFTPD_ROOT"
 
 python3 scripts/bench.py --url "$VSFTPD_URL" --root "$VSFTPD_ROOT" --work "$work" --ftpfs "$ftpfs" \
   --netns "$netns" --size-mb "$size_mb" --random-reads "${BENCH_RANDOM_READS:-200}" \
-  --delay-ms "$delay_ms" $curl_only
+  --delay-ms "$delay_ms" --server-log "$work/server/vsftpd.log" --steps "${BENCH_STEPS:-}" \
+  --ftpfs-options "${FTPFS_OPTIONS:-}" $curl_only

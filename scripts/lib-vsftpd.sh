@@ -3,6 +3,7 @@
 #   vsftpd_start DIR [NETNS]   start a throwaway vsftpd on 127.0.0.1 serving DIR/chroot/pub, writable by
 #                              anonymous; inside network namespace NETNS if given. Sets VSFTPD_PID,
 #                              VSFTPD_PORT, VSFTPD_ROOT (served tree on disk), VSFTPD_URL.
+#                              VSFTPD_LOG_PROTOCOL=YES logs every command to DIR/vsftpd.log.
 #   vsftpd_stop                stop it (by its pid/process group) and wait for it.
 #   in_netns NETNS CMD...      run CMD in the network namespace only (keeps the host's mounts, so a
 #                              FUSE mount made there is visible to everyone); without NETNS just CMD.
@@ -73,6 +74,7 @@ max_clients=0
 max_per_ip=0
 xferlog_enable=YES
 vsftpd_log_file=$dir/vsftpd.log
+log_ftp_protocol=${VSFTPD_LOG_PROTOCOL:-NO}
 CONF
     # setsid gives vsftpd (and the session processes it forks) a process group of its own, so stopping
     # it by that group's id stops exactly what we started.
