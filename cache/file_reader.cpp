@@ -69,6 +69,9 @@ struct FileReader::Impl {
   struct Job {
     std::uint64_t index = 0;
     FetchTable::Claim claim;
+    // The block was in the cache when queued (likely the disk tier after a remount): load it into
+    // memory ahead of the reader instead of fetching it.
+    bool cached = false;
   };
   struct Worker {
     std::deque<Job> queue;
@@ -149,11 +152,10 @@ struct FileReader::Impl {
   // and queues them on one worker, whose stream will read them in order.
   void enqueue_locked(Worker& w, std::uint64_t first, std::uint64_t last) {
     for (std::uint64_t i = first; i < last; ++i) {
-      if (blocks.contains(key(i)))
-        continue;
+      const bool cached = blocks.contains(key(i));
       auto joined = fetches->join_or_claim(key(i));
       if (joined.claim)
-        w.queue.push_back({i, std::move(joined.claim)});
+        w.queue.push_back({i, std::move(joined.claim), cached});
     }
     w.queued_end = last;
   }
@@ -238,6 +240,14 @@ struct FileReader::Impl {
       lock.unlock();
 
       const auto canceled = [&] { return generation.load() != gen; };
+      if (job.cached) {
+        // get() promotes a disk block to memory; the reader then finds it there.
+        if (auto data = blocks.get(key(job.index))) {
+          job.claim.finish(FetchResult::fetched(std::move(data)));
+          lock.lock();
+          continue;
+        }
+      }
       if (!stream || stream_block != job.index) {
         stream.reset();
         if (auto ec = source.open(path, job.index * block_size, stream)) {
