@@ -2,6 +2,7 @@
 
 #include <fuse_opt.h>
 #include <iconv.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -243,6 +244,9 @@ std::filesystem::path default_cache_dir() {
     return "/var/cache/ftpfs";
   if (const char* home = std::getenv("HOME"); home && *home)
     return std::filesystem::path(home) / ".cache/ftpfs";
+  // mount(8) clears HOME before it runs mount.fuse3; the password database still knows it.
+  if (const passwd* pw = getpwuid(geteuid()); pw && pw->pw_dir && *pw->pw_dir)
+    return std::filesystem::path(pw->pw_dir) / ".cache/ftpfs";
   return std::filesystem::temp_directory_path() / ("ftpfs-" + std::to_string(geteuid()));
 }
 
