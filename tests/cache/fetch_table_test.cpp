@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <future>
+#include <thread>
 
 namespace {
 
@@ -46,6 +48,33 @@ TEST(FetchTableTest, DroppedClaimAbandonsTheFetch) {
     fetch = table.join_or_claim(key).fetch;
   }
   EXPECT_TRUE(FetchTable::wait(fetch).abandoned);
+}
+
+TEST(FetchTableTest, StoredBlockReachesWaitersAndThenTheCache) {
+  cache::BlockCacheConfig config;
+  config.block_size = 3;
+  cache::BlockCache blocks(config);
+  const BlockKey key{"/f", {10, 1}, 0};
+  {
+    FetchTable table;
+    auto first = table.join_or_claim(key);
+    auto second = table.join_or_claim(key);
+    first.claim.finish_and_store(blocks, key, std::make_shared<const std::vector<char>>(3, 'x'));
+    auto result = FetchTable::wait(second.fetch);
+    ASSERT_NE(result.data, nullptr);
+    EXPECT_EQ(result.data->size(), 3u);
+    // Until the block is in the cache, a new reader joins the finished fetch instead of fetching.
+    for (int i = 0; i < 200 && !blocks.contains(key); ++i) {
+      auto third = table.join_or_claim(key);
+      if (third.claim)
+        break;  // stored meanwhile
+      ASSERT_NE(FetchTable::wait(third.fetch).data, nullptr);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }  // the table's destructor stores whatever is still queued
+  auto stored = blocks.get(key);
+  ASSERT_NE(stored, nullptr);
+  EXPECT_EQ(*stored, std::vector<char>(3, 'x'));
 }
 
 }  // namespace
