@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/background_queue.h"
 #include "fs/errno_map.h"
 #include "fs/logging.h"
 #include "fs/mounted_filesystem.h"
@@ -23,6 +24,8 @@ namespace {
 
 struct AdapterState {
   const Config* config = nullptr;
+  fuse* session = nullptr;
+  std::unique_ptr<BackgroundQueue> invalidations;  // declared before `mounted`: outlives its users
   std::unique_ptr<MountedFilesystem> mounted;
 };
 
@@ -82,7 +85,13 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
     conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 
-  auto mounted = MountedFilesystem::start(config);
+  st->session = fuse_get_context()->fuse;
+  st->invalidations = std::make_unique<BackgroundQueue>();
+  // After an upload through the mount, pages the kernel cached of the old content must go.
+  auto on_changed = [st](const std::string& path) {
+    st->invalidations->post([st, path] { fuse_invalidate_path(st->session, path.c_str()); });
+  };
+  auto mounted = MountedFilesystem::start(config, on_changed);
   if (!mounted) {
     spdlog::get("main")->error("cannot start: {}", mounted.error().message());
     fuse_exit(fuse_get_context()->fuse);
@@ -97,6 +106,7 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
 void op_destroy(void* data) {
   auto* st = static_cast<AdapterState*>(data);
   st->mounted.reset();
+  st->invalidations.reset();
 }
 
 int op_getattr(const char* path, struct stat* st, fuse_file_info*) {
@@ -263,8 +273,12 @@ int op_link(const char*, const char*) {
 int op_symlink(const char*, const char*) {
   return -EPERM;
 }
-int op_chown(const char*, uid_t, gid_t, fuse_file_info*) {
-  return -EPERM;
+int op_chown(const char* path, uid_t uid, gid_t gid, fuse_file_info*) {
+  return guarded("chown", path, [&](Operations& ops) {
+    const auto u = uid == static_cast<uid_t>(-1) ? std::nullopt : std::optional<std::uint32_t>(uid);
+    const auto g = gid == static_cast<gid_t>(-1) ? std::nullopt : std::optional<std::uint32_t>(gid);
+    return status_reply("chown", path, ops.chown(path, u, g));
+  });
 }
 int op_setxattr(const char*, const char*, const char*, size_t, int) {
   return -ENOTSUP;

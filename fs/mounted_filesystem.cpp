@@ -78,7 +78,8 @@ MountedFilesystem::~MountedFilesystem() {
   client_.reset();
 }
 
-ftp::Result<std::unique_ptr<MountedFilesystem>> MountedFilesystem::start(const Config& config) {
+ftp::Result<std::unique_ptr<MountedFilesystem>> MountedFilesystem::start(
+    const Config& config, std::function<void(const std::string&)> on_content_changed) {
   std::unique_ptr<MountedFilesystem> self(new MountedFilesystem(config));
   auto client = ftp::AsioClient::connect(config.session);
   if (!client)
@@ -122,6 +123,7 @@ ftp::Result<std::unique_ptr<MountedFilesystem>> MountedFilesystem::start(const C
   ops.readahead.parallel_streams = config.session.max_sessions > 2 ? 2 : 1;
   ops.staging.staging_dir = config.cache_dir / "staging" / std::to_string(getpid());
   ops.staging.pending_dir = config.cache_dir / "pending";
+  ops.on_content_changed = std::move(on_content_changed);
   self->pending_dir_ = ops.staging.pending_dir;
   self->report_pending(ops.staging.pending_dir);
   self->operations_ = std::make_unique<Operations>(ops, *self->client_, *self->metadata_, *self->blocks_);

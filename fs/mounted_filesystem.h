@@ -3,6 +3,7 @@
 // the caches and the operations over them. Created in FUSE init (after daemonizing: threads do not
 // survive fork) and destroyed in FUSE destroy.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,7 +21,9 @@ namespace fs {
 class MountedFilesystem {
  public:
   // Logs in and checks that the mounted directory exists. Used for the foreground preflight too.
-  static ftp::Result<std::unique_ptr<MountedFilesystem>> start(const Config& config);
+  // on_content_changed: told the FUSE path of a file whose content changed through the mount.
+  static ftp::Result<std::unique_ptr<MountedFilesystem>> start(
+      const Config& config, std::function<void(const std::string&)> on_content_changed = {});
   ~MountedFilesystem();
 
   Operations& operations() { return *operations_; }

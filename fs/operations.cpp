@@ -22,16 +22,35 @@ struct Operations::StagedFile {
   std::unique_ptr<cache::WriteStage> stage;
   int handles = 0;
   bool upload_failed = false;  // the last flush failed and kept the data as pending
+  std::string fuse_path;
+  // chmod/utimens that arrived before the data reached the server (cp -p, rsync, tar set them on
+  // the open file); an upload would undo them, so they are applied after it.
+  std::optional<std::uint32_t> pending_mode;
+  std::optional<std::chrono::system_clock::time_point> pending_mtime;
 };
 
 struct Operations::OpenFile {
   std::string remote_path;
-  std::unique_ptr<cache::FileReader> reader;  // read-only opens
-  std::shared_ptr<StagedFile> staged;         // opens with write access
+  std::shared_ptr<StagedFile> staged;  // opens with write access
   bool append = false;
+
+  // Read-only opens: a reader of the version seen at open, replaced when the mount itself changed
+  // the file (an upload through another handle); see current_reader().
+  std::mutex reader_mutex;
+  cache::FileVersion version;
+  std::shared_ptr<cache::FileReader> reader;
 };
 
 namespace {
+
+// A server that refuses to change a mode or a time (vsftpd's anonymous users, most Windows
+// servers) does not make cp -p, tar or rsync fail: the change is skipped, as documented in
+// ftpfs(1). Data is never at stake here.
+bool refused_metadata_change(const ftp::Status& s) {
+  const auto ec = s.code();
+  return ec == ftp::Errc::not_supported || ec == ftp::Errc::permission_denied ||
+         ec == ftp::Errc::file_unavailable || ec == ftp::Errc::bad_argument;
+}
 
 ftp::Error errno_error(int e, std::string detail = {}) {
   return {std::error_code(e, std::generic_category()), std::move(detail)};
@@ -211,11 +230,12 @@ ftp::Result<std::uint64_t> Operations::open(std::string_view path, int flags) {
   file->remote_path = remote(path);
   if (!writing) {
     // Readers see the server's version as of the open (close-to-open), even while a writer stages.
-    file->reader = std::make_unique<cache::FileReader>(blocks_, source_, fetches_, file->remote_path,
+    file->version = cache::version_of(*attrs);
+    file->reader = std::make_shared<cache::FileReader>(blocks_, source_, fetches_, file->remote_path,
                                                        cache::version_of(*attrs), config_.readahead);
     return add_handle(std::move(file));
   }
-  auto staged = stage_for(file->remote_path, &*attrs, truncating);
+  auto staged = stage_for(path, &*attrs, truncating);
   if (!staged)
     return staged.error();
   file->staged = std::move(*staged);
@@ -243,7 +263,7 @@ ftp::Result<std::uint64_t> Operations::create(std::string_view path, mode_t mode
   attrs.kind = cache::FileKind::file;
   attrs.mode = mode & 07777;
   attrs.mtime = std::chrono::system_clock::now();
-  auto staged = stage_for(key, nullptr, true);
+  auto staged = stage_for(path, nullptr, true);
   if (!staged)
     return staged.error();
   (*staged)->attributes = attrs;
@@ -264,7 +284,8 @@ ftp::Result<std::uint64_t> Operations::add_handle(std::shared_ptr<OpenFile> file
 }
 
 ftp::Result<std::shared_ptr<Operations::StagedFile>> Operations::stage_for(
-    const std::string& key, const cache::FileAttributes* existing, bool truncate) {
+    std::string_view fuse_path, const cache::FileAttributes* existing, bool truncate) {
+  const std::string key = remote(fuse_path);
   std::lock_guard lock(handles_mutex_);
   auto it = staged_.find(key);
   if (it != staged_.end()) {
@@ -277,6 +298,7 @@ ftp::Result<std::shared_ptr<Operations::StagedFile>> Operations::stage_for(
   }
   auto staged = std::make_shared<StagedFile>();
   staged->remote_path = key;
+  staged->fuse_path = fuse_path;
   const std::uint64_t remote_size = existing ? existing->size : 0;
   if (existing) {
     staged->attributes = *existing;
@@ -318,11 +340,29 @@ ftp::Result<std::size_t> Operations::read(std::uint64_t handle, std::uint64_t of
   if (!file)
     return errno_error(EBADF);
   std::size_t n = 0;
+  // While the path is being written through this mount, every reader sees the written data.
+  auto staged_file = file->staged ? file->staged : staged(file->remote_path);
   const auto ec =
-      file->staged ? file->staged->stage->read(offset, buf, n) : file->reader->read(offset, buf, n);
+      staged_file ? staged_file->stage->read(offset, buf, n) : current_reader(*file)->read(offset, buf, n);
   if (ec)
     return ftp::Error{ec, file->remote_path};
   return n;
+}
+
+std::shared_ptr<cache::FileReader> Operations::current_reader(OpenFile& file) {
+  // A file rewritten while this handle was open (through this mount, or seen changed on the server
+  // after the cache timeout): read the new version, as a local filesystem would, rather than old
+  // bytes cut at the old size, which the kernel would take as the file having shrunk. An FTP server
+  // serves only its current content anyway, so uncached blocks of the old version cannot be had.
+  const auto known = metadata_.lookup(file.remote_path);
+  std::lock_guard lock(file.reader_mutex);
+  if (known.hit == cache::MetadataCache::Hit::found && known.attributes.kind == cache::FileKind::file &&
+      cache::version_of(known.attributes) != file.version) {
+    file.version = cache::version_of(known.attributes);
+    file.reader = std::make_shared<cache::FileReader>(blocks_, source_, fetches_, file.remote_path,
+                                                      file.version, config_.readahead);
+  }
+  return file.reader;
 }
 
 ftp::Result<std::size_t> Operations::write(std::uint64_t handle, std::uint64_t offset,
@@ -351,8 +391,23 @@ ftp::Status Operations::flush_stage(StagedFile& staged) {
     return ftp::Error{ec, detail};
   }
   staged.upload_failed = false;
+  if (staged.pending_mode) {
+    if (auto st = client_.set_mode(staged.remote_path, *staged.pending_mode);
+        !st && !refused_metadata_change(st))
+      return ftp::Error{st.code(),
+                        "chmod of " + staged.remote_path + " after upload: " + st.error().message()};
+    staged.pending_mode.reset();
+  }
+  if (staged.pending_mtime) {
+    if (auto st = client_.set_mtime(staged.remote_path, *staged.pending_mtime);
+        !st && !refused_metadata_change(st))
+      return ftp::Error{st.code(), "setting the time of " + staged.remote_path + ": " + st.error().message()};
+    staged.pending_mtime.reset();
+    metadata_.invalidate(staged.remote_path);
+  }
   // Old blocks can never match the new version, but they would take room until evicted.
   blocks_.invalidate(staged.remote_path);
+  notify_changed(staged.fuse_path);
   if (auto fresh = metadata_.lookup(staged.remote_path); fresh.hit == cache::MetadataCache::Hit::found) {
     staged.attributes = fresh.attributes;
   }
@@ -397,7 +452,7 @@ ftp::Status Operations::truncate(std::string_view path, std::uint64_t size, std:
     return errno_error(EISDIR, key);
   if (attrs->size == size)
     return {};
-  auto staged_file = stage_for(key, &*attrs, size == 0);
+  auto staged_file = stage_for(path, &*attrs, size == 0);
   if (!staged_file)
     return staged_file.error();
   ftp::Status status;
@@ -538,31 +593,73 @@ ftp::Status Operations::rename(std::string_view from, std::string_view to, unsig
 
 ftp::Status Operations::chmod(std::string_view path, mode_t mode) {
   const std::string key = remote(path);
+  if (auto s = staged(key); s && s->stage->dirty()) {
+    s->pending_mode = mode & 07777;
+    s->attributes.mode = mode & 07777;
+    return {};
+  }
   auto attrs = attributes(path);
   if (!attrs)
     return attrs.error();
   if (attrs->kind == cache::FileKind::symlink)
     return {};  // symlinks have no mode of their own
   auto status = client_.set_mode(key, mode & 07777);
-  if (!status)
-    return status;
+  if (!status) {
+    if (!refused_metadata_change(status))
+      return status;
+    log_->debug("chmod {}: the server refused SITE CHMOD ({}); mode unchanged", key,
+                status.error().message());
+    return {};
+  }
   attrs->mode = mode & 07777;
   metadata_.update(key, *attrs);
+  if (auto s = staged(key))
+    s->attributes.mode = attrs->mode;
   return {};
 }
 
 ftp::Status Operations::set_mtime(std::string_view path, std::chrono::system_clock::time_point mtime) {
   const std::string key = remote(path);
+  const auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(mtime);
+  if (auto s = staged(key); s && s->stage->dirty()) {
+    s->pending_mtime = seconds;
+    s->attributes.mtime = seconds;
+    return {};
+  }
   auto attrs = attributes(path);
   if (!attrs)
     return attrs.error();
   auto status = client_.set_mtime(key, mtime);
-  if (!status)
-    return status;
-  attrs->mtime = std::chrono::time_point_cast<std::chrono::seconds>(mtime);
+  if (!status) {
+    if (!refused_metadata_change(status))
+      return status;
+    log_->debug("utimens {}: the server cannot set this time ({}); left unchanged", key,
+                status.error().message());
+    return {};
+  }
+  attrs->mtime = seconds;
   metadata_.update(key, *attrs);
+  if (auto s = staged(key))
+    s->attributes.mtime = seconds;
   blocks_.invalidate(key);
+  notify_changed(path);
   return {};
+}
+
+ftp::Status Operations::chown(std::string_view path, std::optional<std::uint32_t> uid,
+                              std::optional<std::uint32_t> gid) {
+  auto attrs = getattr(path);
+  if (!attrs)
+    return attrs.error();
+  // FTP has no owners to change; asking for the owner already shown changes nothing (tar, cp -a).
+  if ((uid && *uid != attrs->st_uid) || (gid && *gid != attrs->st_gid))
+    return errno_error(EPERM, "FTP cannot change a file's owner");
+  return {};
+}
+
+void Operations::notify_changed(std::string_view path) {
+  if (config_.on_content_changed)
+    config_.on_content_changed(std::string(path));
 }
 
 }  // namespace fs

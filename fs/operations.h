@@ -9,8 +9,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,6 +38,8 @@ struct OperationsConfig {
   Ownership owner;
   cache::ReadaheadConfig readahead;
   cache::WriteStageConfig staging;  // where writes are staged and failed uploads are kept
+  // Told (FUSE path) when content changed through the mount, so kernel caches can be dropped.
+  std::function<void(const std::string&)> on_content_changed;
 };
 
 class Operations {
@@ -72,6 +76,9 @@ class Operations {
   ftp::Status rename(std::string_view from, std::string_view to, unsigned flags);
   ftp::Status chmod(std::string_view path, mode_t mode);
   ftp::Status set_mtime(std::string_view path, std::chrono::system_clock::time_point mtime);
+  // Only a "change" to the owner already shown succeeds: FTP has no owners.
+  ftp::Status chown(std::string_view path, std::optional<std::uint32_t> uid,
+                    std::optional<std::uint32_t> gid);
 
  private:
   struct OpenFile;
@@ -83,10 +90,12 @@ class Operations {
   ftp::Result<std::shared_ptr<const cache::Listing>> listing(std::string_view path);
   struct stat stat_of(const cache::FileAttributes& a) const;
   std::shared_ptr<OpenFile> find(std::uint64_t handle);
+  void notify_changed(std::string_view path);
+  std::shared_ptr<cache::FileReader> current_reader(OpenFile& file);
   // After a failed change, ask the server what is really there (the cache may be stale).
   ftp::Result<cache::FileAttributes> fresh_attributes(std::string_view path);
   // The stage of a path open for writing, made on first use and shared by its writers.
-  ftp::Result<std::shared_ptr<StagedFile>> stage_for(const std::string& remote_path,
+  ftp::Result<std::shared_ptr<StagedFile>> stage_for(std::string_view fuse_path,
                                                      const cache::FileAttributes* existing, bool truncate);
   std::shared_ptr<StagedFile> staged(const std::string& remote_path);
   void drop_stage_if_unused(const std::string& remote_path);

@@ -219,12 +219,28 @@ TEST_F(OperationsTest, ChmodReachesServerAndShowsInStat) {
   EXPECT_EQ(ops_.getattr("/f")->st_mode & 07777, 0600u);
 }
 
-TEST_F(OperationsTest, ChmodRefusedByServerIsReported) {
+TEST_F(OperationsTest, ChmodRefusedByServerLeavesModeAndSucceeds) {
   client_.add_file("/srv/f", "x");
   client_.fail_next("chmod", ftp::Errc::not_supported);
+  EXPECT_TRUE(ops_.chmod("/f", 0600));
+  EXPECT_EQ(ops_.getattr("/f")->st_mode & 07777, 0644u) << "stat must show the mode the server kept";
+}
+
+TEST_F(OperationsTest, ChmodLostConnectionIsReported) {
+  client_.add_file("/srv/f", "x");
+  client_.fail_next("chmod", ftp::Errc::timeout);
   auto s = ops_.chmod("/f", 0600);
   ASSERT_FALSE(s);
-  EXPECT_EQ(err(s.error()), ENOTSUP);
+  EXPECT_EQ(err(s.error()), ETIMEDOUT);
+}
+
+TEST_F(OperationsTest, ChownOnlyToTheShownOwner) {
+  client_.add_file("/srv/f", "x");
+  EXPECT_TRUE(ops_.chown("/f", 1234, 5678));
+  EXPECT_TRUE(ops_.chown("/f", std::nullopt, std::nullopt));
+  auto s = ops_.chown("/f", 0, std::nullopt);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(err(s.error()), EPERM);
 }
 
 TEST_F(OperationsTest, ServerTimeoutBecomesEtimedout) {
@@ -323,6 +339,35 @@ TEST_F(OperationsWriteTest, FailedUploadIsReportedAndDataKept) {
   EXPECT_EQ(pending[0].remote_path, "/srv/full");
   EXPECT_EQ(testsupport::read_text_file(pending[0].local_file), data);
   EXPECT_TRUE(writer_->release(*h));
+}
+
+TEST_F(OperationsWriteTest, TimeSetBeforeCloseSurvivesTheUpload) {
+  auto h = writer_->create("/copy", 0644, O_WRONLY | O_CREAT);
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(writer_->write(*h, 0, std::string_view("abc")));
+  const auto when = std::chrono::system_clock::time_point(std::chrono::seconds(1577934245));
+  ASSERT_TRUE(writer_->set_mtime("/copy", when));
+  EXPECT_EQ(writer_->getattr("/copy")->st_mtim.tv_sec, 1577934245);
+  ASSERT_TRUE(writer_->flush(*h));
+  ASSERT_TRUE(writer_->release(*h));
+  EXPECT_EQ(client_.node("/srv/copy")->data, "abc");
+  EXPECT_EQ(client_.node("/srv/copy")->mtime, when);
+}
+
+TEST_F(OperationsWriteTest, ReadersSeeDataBeingWrittenThroughTheMount) {
+  client_.add_file("/srv/f", "old content");
+  auto reader = writer_->open("/f", O_RDONLY);
+  ASSERT_TRUE(reader);
+  auto w = writer_->open("/f", O_WRONLY | O_TRUNC);
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(writer_->write(*w, 0, std::string_view("new")));
+  std::vector<char> buf(64);
+  auto n = writer_->read(*reader, 0, buf);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(std::string(buf.data(), *n), "new");
+  ASSERT_TRUE(writer_->flush(*w));
+  ASSERT_TRUE(writer_->release(*w));
+  ASSERT_TRUE(writer_->release(*reader));
 }
 
 TEST_F(OperationsWriteTest, RenameOfFileStillBeingWrittenUploadsFirst) {
