@@ -82,8 +82,9 @@ TEST_F(MountReadTest, LsAndStatMatchServer) {
     ASSERT_EQ(lstat((mnt() / name).c_str(), &remote), 0) << name << ": " << std::strerror(errno);
     EXPECT_EQ(S_ISDIR(local.st_mode), S_ISDIR(remote.st_mode)) << name;
     EXPECT_EQ(S_ISREG(local.st_mode), S_ISREG(remote.st_mode)) << name;
-    if (S_ISREG(local.st_mode))
+    if (S_ISREG(local.st_mode)) {
       EXPECT_EQ(local.st_size, remote.st_size) << name;
+    }
     // vsftpd has no MLSD: listings give mtimes to the minute (MDTM is exact but costs a round trip
     // per file, which listings must not).
     EXPECT_NEAR(static_cast<double>(local.st_mtim.tv_sec), static_cast<double>(remote.st_mtim.tv_sec), 60.0)
