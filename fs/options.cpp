@@ -37,6 +37,7 @@ struct RawOptions {
   char* credentials = nullptr;
   int password_stdin = 0;
   int no_netrc = 0;
+  int retry_pending = 0;
   int active = 0;
   int no_epsv = 0;
   int trust_pasv = 0;
@@ -77,6 +78,7 @@ const fuse_opt kOptions[] = {
     FTPFS_OPT("credentials=%s", credentials, 0),
     FTPFS_OPT("password_stdin", password_stdin, 1),
     FTPFS_OPT("no_netrc", no_netrc, 1),
+    FTPFS_OPT("retry_pending", retry_pending, 1),
     FTPFS_OPT("loglevel=%s", loglevel, 0),
     FTPFS_OPT("active", active, 1),
     FTPFS_OPT("active=%s", active_address, 0),
@@ -275,6 +277,7 @@ ftpfs options (-o name=value):
     credentials=FILE         file with user=NAME and password=SECRET lines; must not be readable
                              or writable by group or others (default none)
     no_netrc                 do not look up ~/.netrc (default: use it when no password is given)
+    retry_pending            upload again what earlier mounts kept in cache_dir/pending (default: only report it)
     encoding=CHARSET         server file name encoding, any iconv name (default UTF-8)
     active[=ADDRESS]         active mode (PORT/EPRT) instead of passive
     no_epsv                  use PASV only
@@ -377,6 +380,7 @@ ftp::Result<Config> parse_options(const std::vector<std::string>& argv) {
   }
   config.password_stdin = raw.password_stdin != 0;
   config.use_netrc = raw.no_netrc == 0;
+  config.retry_pending = raw.retry_pending != 0;
   if (raw.credentials) {
     if (*raw.credentials == '\0')
       return invalid("credentials needs a file name, e.g. credentials=/etc/ftpfs/host.cred");
