@@ -169,3 +169,43 @@ TEST_F(MountWriteFaultTest, CutUploadEndsByteExactOrFailsClose) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(MountPendingRetryTest, NextMountWithRetryPendingUploadsKeptData) {
+  FTPFS_REQUIRE(testsupport::missing_fuse());
+  testsupport::FakeFtpServer server;
+  testsupport::FakeFtpServer::Faults full;
+  full.stor_552 = true;
+  server.set_faults(full);
+  testsupport::TempDir cache("pending-cache");
+  const std::string url = "ftp://tester:secret@127.0.0.1:" + std::to_string(server.port()) + "/";
+  const std::vector<std::string> options = {"cache_dir=" + cache.path().string()};
+  const std::string data = random_bytes(200 * 1024 + 3, 9);
+  {
+    testsupport::FtpfsMount mount(url, testsupport::MountOptions{options});
+    ASSERT_TRUE(mount.mounted()) << mount.error() << mount.output();
+    EXPECT_EQ(write_through(mount.path() / "kept.bin", data).close_errno, ENOSPC);
+  }
+  ASSERT_EQ(pending_copies(cache.path()).size(), 1u);
+  server.set_faults({});
+  {
+    // Without retry_pending the kept file is only reported.
+    testsupport::FtpfsMount mount(url, testsupport::MountOptions{options});
+    ASSERT_TRUE(mount.mounted()) << mount.error() << mount.output();
+    EXPECT_NE(mount.output().find("/kept.bin"), std::string::npos) << mount.output();
+    EXPECT_FALSE(server.file("/kept.bin")) << "uploaded without being asked to";
+  }
+  {
+    auto retry = options;
+    retry.push_back("retry_pending");
+    testsupport::FtpfsMount mount(url, testsupport::MountOptions{retry});
+    ASSERT_TRUE(mount.mounted()) << mount.error() << mount.output();
+    ASSERT_TRUE(server.file("/kept.bin"));
+    EXPECT_TRUE(*server.file("/kept.bin") == data);
+    EXPECT_EQ(testsupport::read_text_file(mount.path() / "kept.bin").size(), data.size());
+  }
+  EXPECT_TRUE(pending_copies(cache.path()).empty()) << "the pending copy must go once uploaded";
+}
+
+}  // namespace
