@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -27,6 +28,7 @@ struct AdapterState {
   fuse* session = nullptr;
   std::unique_ptr<BackgroundQueue> invalidations;  // declared before `mounted`: outlives its users
   std::unique_ptr<MountedFilesystem> mounted;
+  bool started = false;  // init logged in and served; decides the exit status
 };
 
 AdapterState& state() {
@@ -89,7 +91,8 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
   st->invalidations = std::make_unique<BackgroundQueue>();
   // After an upload through the mount, pages the kernel cached of the old content must go.
   auto on_changed = [st](const std::string& path) {
-    st->invalidations->post([st, path] { fuse_invalidate_path(st->session, path.c_str()); });
+    if (st->invalidations)
+      st->invalidations->post([st, path] { fuse_invalidate_path(st->session, path.c_str()); });
   };
   auto mounted = MountedFilesystem::start(config, on_changed);
   if (!mounted) {
@@ -97,6 +100,7 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
     fuse_exit(fuse_get_context()->fuse);
   } else {
     st->mounted = std::move(*mounted);
+    st->started = true;
     st->mounted->report_statistics_on_signal();
     spdlog::get("main")->info("mounted {} on {}", config.url.display(), config.mountpoint);
   }
@@ -105,8 +109,9 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
 
 void op_destroy(void* data) {
   auto* st = static_cast<AdapterState*>(data);
-  st->mounted.reset();
+  // The kernel is going away: uploads finished during teardown have no caches left to drop.
   st->invalidations.reset();
+  st->mounted.reset();
 }
 
 int op_getattr(const char* path, struct stat* st, fuse_file_info*) {
@@ -366,7 +371,9 @@ int run_fuse(const Config& config) {
         rc = fuse_loop_mt(f, loop);
         fuse_loop_cfg_destroy(loop);
       }
-      status = rc == 0 && st.mounted ? 0 : 2;
+      // libfuse reports the signal that ended the loop (SIGTERM, SIGINT, SIGHUP): a requested exit.
+      const bool clean = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP;
+      status = clean && st.started ? 0 : 2;
       fuse_remove_signal_handlers(se);
     }
   }

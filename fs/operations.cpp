@@ -76,7 +76,23 @@ Operations::Operations(OperationsConfig config, ftp::Client& client, cache::Meta
     log_ = std::make_shared<spdlog::logger>("fs");  // no sinks: tests without logging setup
 }
 
-Operations::~Operations() = default;
+Operations::~Operations() {
+  // Unmounting (umount, SIGTERM) with files still open for writing: upload what they wrote, or keep
+  // it in the pending area when the upload fails. Nothing written is dropped with the stage.
+  std::unordered_map<std::string, std::shared_ptr<StagedFile>> left;
+  {
+    std::lock_guard lock(handles_mutex_);
+    left.swap(staged_);
+  }
+  for (auto& [path, staged] : left) {
+    if (!staged->stage->dirty() || staged->upload_failed)
+      continue;
+    if (auto s = flush_stage(*staged); !s)
+      log_->error("at unmount: {}", s.error().message());
+    else
+      log_->info("at unmount: uploaded {}, which was still open for writing", path);
+  }
+}
 
 std::string Operations::remote(std::string_view path) const {
   return join_remote(config_.remote_root, path);
