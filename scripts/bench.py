@@ -143,8 +143,11 @@ class Bench:
 
     # --- workloads ------------------------------------------------------------------------------
     def read_file(self, path):
+        # One reused buffer: a fresh 1 MiB bytes object per read costs page faults that would be
+        # measured as file system time.
+        buf = bytearray(1 << 20)
         with open(path, "rb", buffering=0) as f:
-            while f.read(1 << 20):
+            while f.readinto(buf):
                 pass
 
     def sequential_read(self):
@@ -168,14 +171,23 @@ class Bench:
             secs, cmds["disk"] = self.counted(lambda: self.timed(lambda: self.read_file(os.path.join(self.mnt, path))))
             return size_mb / secs
 
-        cold = self.ftpfs_part(ftpfs_cold)
-        warm = self.ftpfs_part(ftpfs_warm) if cold is not None else None
-        disk = self.ftpfs_part(ftpfs_remount) if cold is not None else None
-        self.drop_caches()
-        t, curl_cmds = self.counted(lambda: self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{path}")))
-        curl_cold = size_mb / t
-        curl_warm = size_mb / self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{path}"))
-        self.add(f"sequential read {self.a.size_mb} MiB, cold", "MB/s", cold, curl_cold, True)
+        # On a shared machine single runs vary a lot: each side gets BENCH_REPEAT interleaved tries
+        # and keeps its best.
+        cold = warm = disk = curl_cold = curl_warm = None
+        best = lambda old, new: new if old is None or (new is not None and new > old) else old
+        for _ in range(max(1, self.a.repeat)):
+            c = self.ftpfs_part(ftpfs_cold)
+            cold = best(cold, c)
+            if c is not None:
+                warm = best(warm, self.ftpfs_part(ftpfs_warm))
+                disk = best(disk, self.ftpfs_part(ftpfs_remount))
+            self.drop_caches()
+            t, curl_cmds = self.counted(
+                lambda: self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{path}")))
+            curl_cold = best(curl_cold, size_mb / t)
+            curl_warm = best(curl_warm,
+                             size_mb / self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{path}")))
+        self.add(f"sequential read {self.a.size_mb} MiB, cold (best of {self.a.repeat})", "MB/s", cold, curl_cold, True)
         self.add(f"sequential re-read {self.a.size_mb} MiB, warm", "MB/s", warm, curl_warm, True)
         self.add(f"sequential read {self.a.size_mb} MiB, remount (disk tier)", "MB/s", disk, curl_warm, True)
         self.add_commands("sequential read, cold", cmds.get("cold"), curl_cmds)
@@ -361,6 +373,7 @@ def main():
     p.add_argument("--random-reads", type=int, default=200)
     p.add_argument("--delay-ms", type=float, default=0)
     p.add_argument("--curl-only", action="store_true")
+    p.add_argument("--repeat", type=int, default=1, help="tries per sequential measurement, best kept")
     p.add_argument("--server-log", default="", help="vsftpd's log with log_ftp_protocol=YES")
     p.add_argument("--steps", default="", help="comma-separated workloads (default: all)")
     p.add_argument("--ftpfs-options", default="", help="extra -o options for the mount")

@@ -10,7 +10,8 @@
 # Environment: BENCH_SIZE_MB (default 512) for the big file, BENCH_RANDOM_READS (default 200),
 #              FTPFS (default build/ftpfs), BENCH_STEPS (comma-separated subset of: sequential_read,
 #              random_reads, big_listing, tree_stat, copy_out, big_write, copy_in; default all),
-#              FTPFS_OPTIONS (extra -o options for the mount, e.g. block_size=1M).
+#              FTPFS_OPTIONS (extra -o options for the mount, e.g. block_size=1M),
+#              BENCH_REPEAT (default 1: tries of each sequential read, interleaved with curl's; best kept).
 # The server logs every command, so the table also shows how many FTP commands each ftpfs workload
 # sent (and how many listings), beside curl's.
 set -euo pipefail
@@ -97,4 +98,4 @@ chown -R ftp:ftp "$VSFTPD_ROOT"
 python3 scripts/bench.py --url "$VSFTPD_URL" --root "$VSFTPD_ROOT" --work "$work" --ftpfs "$ftpfs" \
   --netns "$netns" --size-mb "$size_mb" --random-reads "${BENCH_RANDOM_READS:-200}" \
   --delay-ms "$delay_ms" --server-log "$work/server/vsftpd.log" --steps "${BENCH_STEPS:-}" \
-  --ftpfs-options "${FTPFS_OPTIONS:-}" $curl_only
+  --ftpfs-options "${FTPFS_OPTIONS:-}" --repeat "${BENCH_REPEAT:-1}" $curl_only
