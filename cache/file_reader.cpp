@@ -210,6 +210,8 @@ struct FileReader::Impl {
     if (frontier > b1 && frontier >= refill_below)
       return;
     const std::uint64_t target = std::min(b1 + 1 + window, block_count);
+    if (frontier <= b0 && target <= b1 + 1)
+      return;  // nothing beyond this read's own blocks (a small file): fetch them here, no threads
     schedule_locked(frontier, target);
     frontier = std::max(frontier, target);
   }
