@@ -74,7 +74,11 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
   cfg->auto_cache = 1;
   // An unlinked open file must not be renamed to .fuse_hidden on the server.
   cfg->hard_remove = 1;
-  const double timeout = std::min(1.0, config.cache_timeout.count() / 1000.0);
+  // The kernel may trust names and attributes as long as our metadata cache does: a shorter timeout
+  // only makes it ask again (a LOOKUP per entry of a listed directory) for what we already hold.
+  // Changes made through the mount update the kernel directly (replies, and invalidation after
+  // uploads); changes on the server show after cache_timeout either way.
+  const double timeout = config.cache_timeout.count() / 1000.0;
   cfg->entry_timeout = timeout;
   cfg->attr_timeout = timeout;
   cfg->negative_timeout = std::min(1.0, config.negative_timeout.count() / 1000.0);
@@ -86,6 +90,9 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
   // open(O_TRUNC) arrives as one open, so the new content can stream from offset 0.
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
     conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  // Listings carry every entry's attributes: always hand them over with the names (readdirplus),
+  // instead of letting the kernel decide per directory and then look each name up.
+  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 
   st->session = fuse_get_context()->fuse;
   st->invalidations = std::make_unique<BackgroundQueue>();
