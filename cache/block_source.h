@@ -22,7 +22,8 @@ class ByteStream {
 class BlockSource {
  public:
   virtual ~BlockSource() = default;
-  virtual std::error_code open(const std::string& path, std::uint64_t offset, std::unique_ptr<ByteStream>& out) = 0;
+  virtual std::error_code open(const std::string& path, std::uint64_t offset,
+                               std::unique_ptr<ByteStream>& out) = 0;
 };
 
 }  // namespace cache

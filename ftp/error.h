@@ -10,26 +10,26 @@ struct Reply;
 
 enum class Errc {
   ok = 0,
-  not_found = 1,           // 550 naming a missing file, or a path that does not exist
-  permission_denied,       // 550/553 permission answers, 532
-  file_unavailable,        // 550 that says neither (ambiguous; fs refines from context)
-  not_logged_in,           // 530 outside login
-  login_failed,            // 530 or 5xx answering USER/PASS/ACCT
-  service_unavailable,     // 421: server closing the control connection
-  too_many_connections,    // 421/530 at connect that says the server allows no more sessions
-  transfer_aborted,        // 425/426, or a data connection that ended early
-  server_error,            // 451 and other transient local errors on the server
-  insufficient_storage,    // 452/552
-  bad_name,                // an argument with CR, LF or NUL; refused before sending
-  bad_argument,            // 501
-  not_supported,           // 500/502/504: command or parameter not implemented
-  already_exists,          // the target exists (MKD of an existing directory, O_EXCL)
-  not_empty,               // RMD of a directory that still has entries
-  protocol_error,          // a reply we cannot understand, an over-long line, garbage
-  timeout,                 // a deadline fired
-  connection_failed,       // could not connect / resolve
-  connection_lost,         // the control connection closed or reset
-  cancelled,               // the client is shutting down
+  not_found = 1,         // 550 naming a missing file, or a path that does not exist
+  permission_denied,     // 550/553 permission answers, 532
+  file_unavailable,      // 550 that says neither (ambiguous; fs refines from context)
+  not_logged_in,         // 530 outside login
+  login_failed,          // 530 or 5xx answering USER/PASS/ACCT
+  service_unavailable,   // 421: server closing the control connection
+  too_many_connections,  // 421/530 at connect that says the server allows no more sessions
+  transfer_aborted,      // 425/426, or a data connection that ended early
+  server_error,          // 451 and other transient local errors on the server
+  insufficient_storage,  // 452/552
+  bad_name,              // an argument with CR, LF or NUL; refused before sending
+  bad_argument,          // 501
+  not_supported,         // 500/502/504: command or parameter not implemented
+  already_exists,        // the target exists (MKD of an existing directory, O_EXCL)
+  not_empty,             // RMD of a directory that still has entries
+  protocol_error,        // a reply we cannot understand, an over-long line, garbage
+  timeout,               // a deadline fired
+  connection_failed,     // could not connect / resolve
+  connection_lost,       // the control connection closed or reset
+  cancelled,             // the client is shutting down
 };
 
 const std::error_category& category() noexcept;

@@ -5,7 +5,8 @@ namespace ftp {
 std::string Reply::text() const {
   std::string out;
   for (const auto& line : lines) {
-    if (!out.empty()) out += '\n';
+    if (!out.empty())
+      out += '\n';
     out += line;
   }
   return out;

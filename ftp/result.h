@@ -26,8 +26,8 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
-  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}          // NOLINT
+  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}      // NOLINT
   Result(std::error_code code) : v_(std::in_place_index<1>, Error{code}) {}  // NOLINT
 
   bool has_value() const { return v_.index() == 0; }

@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "tests/support/file_data.h"
 #include "tests/support/ftpfs_mount.h"
 #include "tests/support/process.h"
 #include "tests/support/test_env.h"
@@ -28,15 +29,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace stdfs = std::filesystem;
 
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::string s(n, '\0');
-  std::mt19937_64 rng(seed);
-  for (std::size_t i = 0; i < n; i += 8) {
-    const auto v = rng();
-    std::memcpy(s.data() + i, &v, std::min<std::size_t>(8, n - i));
-  }
-  return s;
-}
+using testsupport::random_bytes;
 
 std::string read_file(const stdfs::path& p) {
   return testsupport::read_text_file(p);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tests/fakes/fake_ftp_server.h"
+#include "tests/support/file_data.h"
 #include "tests/support/ftpfs_mount.h"
 #include "tests/support/process.h"
 #include "tests/support/test_env.h"
@@ -22,43 +23,10 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::string s(n, '\0');
-  std::mt19937_64 rng(seed);
-  for (std::size_t i = 0; i < n; i += 8) {
-    const auto v = rng();
-    std::memcpy(s.data() + i, &v, std::min<std::size_t>(8, n - i));
-  }
-  return s;
-}
+using testsupport::random_bytes;
 
-// The errno of each step of open, write everything, close; 0 where the step succeeded.
-struct WriteOutcome {
-  int open_errno = 0;
-  int write_errno = 0;
-  int close_errno = 0;
-};
-
-WriteOutcome write_through(const stdfs::path& p, const std::string& data) {
-  WriteOutcome out;
-  const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    out.open_errno = errno;
-    return out;
-  }
-  constexpr std::size_t kChunk = 128 * 1024;
-  for (std::size_t off = 0; off < data.size();) {
-    const ssize_t n = ::write(fd, data.data() + off, std::min(kChunk, data.size() - off));
-    if (n < 0) {
-      out.write_errno = errno;
-      break;
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0)
-    out.close_errno = errno;
-  return out;
-}
+using testsupport::write_through;
+using testsupport::WriteOutcome;
 
 // Pending copies under the cache directory: data file -> the remote path its ".path" sidecar names.
 std::vector<std::pair<stdfs::path, std::string>> pending_copies(const stdfs::path& cache_dir) {

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/file_data.h"
 #include "tests/support/ftpfs_mount.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -29,15 +30,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace stdfs = std::filesystem;
 
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::string s(n, '\0');
-  std::mt19937_64 rng(seed);
-  for (std::size_t i = 0; i < n; i += 8) {
-    const auto v = rng();
-    std::memcpy(s.data() + i, &v, std::min<std::size_t>(8, n - i));
-  }
-  return s;
-}
+using testsupport::random_bytes;
 
 std::string read_file(const stdfs::path& p) {
   return testsupport::read_text_file(p);
@@ -49,34 +42,8 @@ void write_local(const stdfs::path& p, const std::string& data) {
   f.write(data.data(), static_cast<std::streamsize>(data.size()));
 }
 
-// Where a write through a file descriptor failed: the errno of the first failing write() or of
-// close(); 0 when everything succeeded.
-struct WriteOutcome {
-  int open_errno = 0;
-  int write_errno = 0;
-  int close_errno = 0;
-};
-
-WriteOutcome write_through(const stdfs::path& p, const std::string& data, int flags,
-                           std::size_t chunk = 128 * 1024) {
-  WriteOutcome out;
-  const int fd = ::open(p.c_str(), flags | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    out.open_errno = errno;
-    return out;
-  }
-  for (std::size_t off = 0; off < data.size();) {
-    const ssize_t n = ::write(fd, data.data() + off, std::min(chunk, data.size() - off));
-    if (n < 0) {
-      out.write_errno = errno;
-      break;
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0)
-    out.close_errno = errno;
-  return out;
-}
+using testsupport::write_through;
+using testsupport::WriteOutcome;
 
 // A description of a tree good enough to compare two of them: relative path -> "dir",
 // "file <sha256>" or "link <target>".

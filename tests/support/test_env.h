@@ -16,11 +16,12 @@ std::string missing_vsftpd();
 }  // namespace testsupport
 
 // Skips the test (or fails it under FTPFS_REQUIRE_ALL) when `why` is non-empty.
-#define FTPFS_REQUIRE(why_expr)                                                   \
-  do {                                                                            \
-    const std::string ftpfs_why_ = (why_expr);                                    \
-    if (!ftpfs_why_.empty()) {                                                    \
-      if (::testsupport::require_all()) FAIL() << "prerequisite missing: " << ftpfs_why_; \
-      GTEST_SKIP() << ftpfs_why_;                                                 \
-    }                                                                             \
+#define FTPFS_REQUIRE(why_expr)                           \
+  do {                                                    \
+    const std::string ftpfs_why_ = (why_expr);            \
+    if (!ftpfs_why_.empty()) {                            \
+      if (::testsupport::require_all())                   \
+        FAIL() << "prerequisite missing: " << ftpfs_why_; \
+      GTEST_SKIP() << ftpfs_why_;                         \
+    }                                                     \
   } while (0)
