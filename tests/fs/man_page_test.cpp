@@ -10,6 +10,7 @@
 
 #include "fs/options.h"
 #include "tests/support/process.h"
+#include "tests/support/test_env.h"
 
 namespace {
 
@@ -71,16 +72,14 @@ std::set<std::string> help_option_names() {
 }
 
 TEST(ManPageTest, GroffFindsNoWarnings) {
-  if (!in_path("groff"))
-    GTEST_SKIP() << "groff is not installed";
+  FTPFS_REQUIRE(in_path("groff") ? "" : "groff is not installed (package groff-base)");
   const auto r = testsupport::run_command({"groff", "-man", "-ww", "-z", kPage.string()}, 30s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
 }
 
 TEST(ManPageTest, MandocLintFindsNothing) {
-  if (!in_path("mandoc"))
-    GTEST_SKIP() << "mandoc is not installed";
+  FTPFS_REQUIRE(in_path("mandoc") ? "" : "mandoc is not installed (package mandoc)");
   const auto r = testsupport::run_command({"mandoc", "-T", "lint", "-W", "warning", kPage.string()}, 30s);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(r.out + r.err, "");
