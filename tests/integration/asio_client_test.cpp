@@ -17,6 +17,7 @@
 
 #include "ftp/error.h"
 #include "tests/fakes/fake_ftp_server.h"
+#include "tests/support/download.h"
 
 namespace {
 
@@ -52,20 +53,6 @@ class AsioClientTest : public ::testing::Test {
     return client ? std::move(*client) : nullptr;
   }
   std::unique_ptr<AsioClient> connect() { return connect(config()); }
-
-  // Reads to the verified end; the error of the first failing read otherwise.
-  static ftp::Result<std::string> read_all(ftp::Download& d) {
-    std::string out;
-    std::vector<char> buf(8192);
-    for (;;) {
-      auto n = d.read(buf);
-      if (!n)
-        return n.error();
-      if (*n == 0)
-        return out;
-      out.append(buf.data(), *n);
-    }
-  }
 
   bool saw_command_starting_with(const std::string& prefix) const {
     auto cmds = server_.commands();
@@ -115,7 +102,7 @@ TEST_F(AsioClientTest, HandlesRepliesSplitIntoSingleBytes) {
   EXPECT_EQ(st->name, "data.bin");
   auto d = client->download("/dir/data.bin", 0);
   ASSERT_TRUE(d) << d.error().message();
-  auto data = read_all(**d);
+  auto data = testsupport::read_to_end(**d);
   ASSERT_TRUE(data) << data.error().message();
   EXPECT_EQ(*data, pattern(5000));
 }
@@ -223,7 +210,7 @@ TEST_F(AsioClientTest, UploadThenResumedDownloadRoundTrips) {
   EXPECT_EQ(server_.file("/f.bin"), payload);
   auto d = client->download("/f.bin", 123456);
   ASSERT_TRUE(d) << d.error().message();
-  auto tail = read_all(**d);
+  auto tail = testsupport::read_to_end(**d);
   ASSERT_TRUE(tail) << tail.error().message();
   EXPECT_EQ(*tail, payload.substr(123456));
   EXPECT_EQ((*d)->offset(), payload.size());
@@ -246,7 +233,7 @@ TEST_F(AsioClientTest, AbortedDownloadLeavesPoolUsable) {
   EXPECT_TRUE(saw_command_starting_with("ABOR"));
   auto d = client->download("/small", 0);
   ASSERT_TRUE(d) << d.error().message();
-  auto data = read_all(**d);
+  auto data = testsupport::read_to_end(**d);
   ASSERT_TRUE(data) << data.error().message();
   EXPECT_EQ(*data, "small");
   EXPECT_EQ(server_.connections_accepted(), 1) << "the aborted session was reused, not replaced";
@@ -273,7 +260,7 @@ TEST_F(AsioClientTest, TooManyConnectionsCapsPoolAndParallelOperationsSucceed) {
           ++failures;
           continue;
         }
-        auto data = read_all(**d);
+        auto data = testsupport::read_to_end(**d);
         if (!data || *data != pattern(20000))
           ++failures;
       }
@@ -355,7 +342,7 @@ TEST_F(AsioClientTest, PassiveReplyWithPrivateAddressUsesControlPeer) {
   ASSERT_TRUE(client);
   auto d = client->download("/f", 0);
   ASSERT_TRUE(d) << d.error().message();
-  auto data = read_all(**d);
+  auto data = testsupport::read_to_end(**d);
   ASSERT_TRUE(data) << data.error().message();
   EXPECT_EQ(*data, "payload");
 }

@@ -14,6 +14,7 @@
 
 #include "ftp/asio_client.h"
 #include "ftp/error.h"
+#include "tests/support/download.h"
 #include "tests/support/test_env.h"
 #include "tests/support/vsftpd_server.h"
 
@@ -75,19 +76,6 @@ class AsioClientVsftpdTest : public ::testing::Test {
 
   std::string remote(std::string_view name) const { return server_->remote_root() + "/" + std::string(name); }
 
-  static ftp::Result<std::string> read_all(ftp::Download& d) {
-    std::string out;
-    std::vector<char> buf(1 << 16);
-    for (;;) {
-      auto n = d.read(buf);
-      if (!n)
-        return n.error();
-      if (*n == 0)
-        return out;
-      out.append(buf.data(), *n);
-    }
-  }
-
   ftp::Status put(AsioClient& client, std::string_view path, const std::string& data) {
     auto up = client.upload(path, ftp::UploadMode::replace);
     if (!up)
@@ -137,7 +125,7 @@ TEST_F(AsioClientVsftpdTest, UploadsAndDownloadsSixtyFourMebibytesByteExact) {
   EXPECT_EQ(fnv1a(read_local(server_->root() / "big.bin")), fnv1a(data));
   auto d = client->download(remote("big.bin"), 0);
   ASSERT_TRUE(d) << d.error().message();
-  auto back = read_all(**d);
+  auto back = testsupport::read_to_end(**d);
   ASSERT_TRUE(back) << back.error().message();
   ASSERT_EQ(back->size(), data.size());
   EXPECT_EQ(fnv1a(*back), fnv1a(data));
@@ -153,7 +141,7 @@ TEST_F(AsioClientVsftpdTest, ResumesDownloadAtOffset) {
   ASSERT_TRUE(client);
   auto d = client->download(remote("r.bin"), 654321);
   ASSERT_TRUE(d) << d.error().message();
-  auto tail = read_all(**d);
+  auto tail = testsupport::read_to_end(**d);
   ASSERT_TRUE(tail) << tail.error().message();
   EXPECT_EQ(*tail, data.substr(654321));
 }
@@ -233,7 +221,7 @@ TEST_F(AsioClientVsftpdTest, EightThreadsShareThePool) {
           ++failures;
           continue;
         }
-        auto back = read_all(**d);
+        auto back = testsupport::read_to_end(**d);
         if (!back || *back != data)
           ++failures;
         if (!client->list(server_->remote_root()))
@@ -256,7 +244,7 @@ TEST_F(AsioClientVsftpdTest, ActiveModeTransfersBothWays) {
   ASSERT_TRUE(put(**client, remote("active.bin"), data));
   auto d = (*client)->download(remote("active.bin"), 0);
   ASSERT_TRUE(d) << d.error().message();
-  auto back = read_all(**d);
+  auto back = testsupport::read_to_end(**d);
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(fnv1a(*back), fnv1a(data));
   EXPECT_TRUE((*client)->list(server_->remote_root()));
@@ -296,7 +284,7 @@ TEST_F(AsioClientVsftpdTest, ConnectionLimitCapsThePoolWithoutErrors) {
           ++failures;
           continue;
         }
-        auto back = read_all(**d);
+        auto back = testsupport::read_to_end(**d);
         if (!back || back->size() != (256u << 10))
           ++failures;
       }

@@ -22,6 +22,7 @@
 #include "tests/support/ftpfs_mount.h"
 #include "tests/support/process.h"
 #include "tests/support/test_env.h"
+#include "tests/support/vsftpd_mount_test.h"
 #include "tests/support/vsftpd_server.h"
 
 namespace {
@@ -35,25 +36,7 @@ std::string read_file(const stdfs::path& p) {
   return testsupport::read_text_file(p);
 }
 
-class MountReadTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    FTPFS_REQUIRE(testsupport::missing_vsftpd());
-    FTPFS_REQUIRE(testsupport::missing_fuse());
-    server_ = std::make_unique<testsupport::VsftpdServer>();
-    ASSERT_TRUE(server_->started()) << server_->error();
-  }
-
-  void mount(std::vector<std::string> options = {}) {
-    mount_ = std::make_unique<testsupport::FtpfsMount>(server_->url(), testsupport::MountOptions{options});
-    ASSERT_TRUE(mount_->mounted()) << mount_->error() << "\n" << mount_->output();
-  }
-
-  stdfs::path mnt() const { return mount_->path(); }
-
-  std::unique_ptr<testsupport::VsftpdServer> server_;
-  std::unique_ptr<testsupport::FtpfsMount> mount_;
-};
+using MountReadTest = testsupport::VsftpdMountTest;
 
 TEST_F(MountReadTest, LsAndStatMatchServer) {
   server_->write_file("small.txt", "hello world\n");

@@ -23,6 +23,7 @@
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_env.h"
+#include "tests/support/vsftpd_mount_test.h"
 #include "tests/support/vsftpd_server.h"
 
 namespace {
@@ -111,23 +112,8 @@ std::size_t large_file_mb() {
   return env ? std::strtoul(env, nullptr, 10) : 512;
 }
 
-class MountWriteTest : public ::testing::Test {
+class MountWriteTest : public testsupport::VsftpdMountTest {
  protected:
-  void SetUp() override {
-    FTPFS_REQUIRE(testsupport::missing_vsftpd());
-    FTPFS_REQUIRE(testsupport::missing_fuse());
-    server_ = std::make_unique<testsupport::VsftpdServer>();
-    ASSERT_TRUE(server_->started()) << server_->error();
-  }
-
-  void mount(std::vector<std::string> options = {}) {
-    mount_ = std::make_unique<testsupport::FtpfsMount>(server_->url(), testsupport::MountOptions{options});
-    ASSERT_TRUE(mount_->mounted()) << mount_->error() << "\n" << mount_->output();
-  }
-
-  stdfs::path mnt() const { return mount_->path(); }
-  stdfs::path srv() const { return server_->root(); }
-
   testsupport::RunResult run(const std::vector<std::string>& argv, std::chrono::seconds timeout = 120s) {
     return testsupport::run_command(argv, timeout);
   }
@@ -138,9 +124,6 @@ class MountWriteTest : public ::testing::Test {
     out += log.size() > 4000 ? log.substr(log.size() - 4000) : log;
     return out;
   }
-
-  std::unique_ptr<testsupport::VsftpdServer> server_;
-  std::unique_ptr<testsupport::FtpfsMount> mount_;
 };
 
 TEST_F(MountWriteTest, CpOfEmptyAndSmallFilesReachesServer) {
