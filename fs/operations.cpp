@@ -112,14 +112,9 @@ ftp::Result<cache::FileAttributes> Operations::attributes(std::string_view path)
   // One listing of the parent answers this lookup and every sibling's (find, ls -l, cp -r into an
   // existing directory), where a stat per name would cost round trips each.
   if (path != "/" && !path.empty()) {
-    if (auto siblings = listing(parent_path(path))) {
-      const std::string_view name = base_name(path);
-      for (const auto& [n, a] : **siblings) {
-        if (n == name)
-          return a;
-      }
-      // The name may be one the listing does not show (vsftpd hides some names from LIST).
-    }
+    if (auto listed = from_parent_listing(path))
+      return *listed;
+    // The name may be one the listing does not show (vsftpd hides some names from LIST).
   }
   return fresh_attributes(path);
 }
@@ -140,16 +135,23 @@ ftp::Result<cache::FileAttributes> Operations::fresh_attributes(std::string_view
     attrs.kind = cache::FileKind::directory;
   if (!entry->mtime && !root) {
     // Without MLST a directory has no MDTM on most servers; its parent's listing has a time.
-    if (auto siblings = listing(parent_path(path))) {
-      const std::string_view name = base_name(path);
-      for (const auto& [n, a] : **siblings) {
-        if (n == name)
-          return a;
-      }
-    }
+    if (auto listed = from_parent_listing(path))
+      return *listed;
   }
   metadata_.store_attributes(key, attrs, token);
   return attrs;
+}
+
+std::optional<cache::FileAttributes> Operations::from_parent_listing(std::string_view path) {
+  auto siblings = listing(parent_path(path));
+  if (!siblings)
+    return std::nullopt;
+  const std::string_view name = base_name(path);
+  for (const auto& [n, a] : **siblings) {
+    if (n == name)
+      return a;
+  }
+  return std::nullopt;
 }
 
 ftp::Result<std::shared_ptr<const cache::Listing>> Operations::listing(std::string_view path) {

@@ -88,6 +88,8 @@ class Operations {
   // Attributes from the metadata cache, or from the server (MLST/SIZE+MDTM) on a miss.
   ftp::Result<cache::FileAttributes> attributes(std::string_view path);
   ftp::Result<std::shared_ptr<const cache::Listing>> listing(std::string_view path);
+  // The path's entry in its parent's listing (fetched once if not cached), or nothing.
+  std::optional<cache::FileAttributes> from_parent_listing(std::string_view path);
   struct stat stat_of(const cache::FileAttributes& a) const;
   std::shared_ptr<OpenFile> find(std::uint64_t handle);
   void notify_changed(std::string_view path);
