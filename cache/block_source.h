@@ -24,6 +24,9 @@ class BlockSource {
   virtual ~BlockSource() = default;
   virtual std::error_code open(const std::string& path, std::uint64_t offset,
                                std::unique_ptr<ByteStream>& out) = 0;
+  // True while another caller waits for a stream (on FTP: for a pooled session). A reader that
+  // holds an idle stream gives it back then, so that idle readahead never starves other readers.
+  virtual bool contended() const { return false; }
 };
 
 }  // namespace cache

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -224,8 +225,18 @@ struct FileReader::Impl {
     std::uint64_t seen = 0;
     std::unique_lock lock(mutex);
     seen = generation;
+    const auto has_work = [&] { return stopping || !w.queue.empty() || generation != seen; };
     while (true) {
-      work_cv.wait(lock, [&] { return stopping || !w.queue.empty() || generation != seen; });
+      if (stream && !wait_with_open_stream(lock, has_work)) {
+        // An open stream holds a pooled session. Without giving idle ones back, the readahead of a
+        // few open files could hold every session while another reader waits for one: a deadlock.
+        lock.unlock();
+        stream.reset();
+        stream_block = kNoBlock;
+        lock.lock();
+        continue;
+      }
+      work_cv.wait(lock, has_work);
       if (stopping)
         break;
       if (generation != seen) {
@@ -263,9 +274,9 @@ struct FileReader::Impl {
       }
       BlockRead r = read_block(*stream, length_of(job.index), job.index + 1 == block_count, canceled);
       publish(job.claim, job.index, r);
-      if (r.complete) {
+      if (r.complete && stream_block + 1 < block_count) {
         ++stream_block;
-      } else {
+      } else {  // short, failed, or at the end of the file: nothing more to read from this stream
         stream.reset();
         stream_block = kNoBlock;
       }
@@ -273,6 +284,20 @@ struct FileReader::Impl {
     }
     lock.unlock();
     stream.reset();
+  }
+
+  // Waits for work while keeping the worker's stream open; false when the stream should be closed
+  // instead (someone else wants a stream, or it sat idle for config.idle_stream_close).
+  template <typename HasWork>
+  bool wait_with_open_stream(std::unique_lock<std::mutex>& lock, HasWork has_work) {
+    constexpr auto kPoll = std::chrono::milliseconds(20);
+    const auto deadline = std::chrono::steady_clock::now() + config.idle_stream_close;
+    while (!has_work()) {
+      if (source.contended() || std::chrono::steady_clock::now() >= deadline)
+        return false;
+      work_cv.wait_for(lock, kPoll);
+    }
+    return true;
   }
 
   // --- foreground fetch of a run of missing blocks ---

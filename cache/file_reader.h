@@ -5,6 +5,7 @@
 // the same block share one fetch (FetchTable); large sequential reads may run several streams at
 // different offsets at once.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -23,6 +24,9 @@ struct ReadaheadConfig {
   // A readahead range is split among the parallel streams only when each part gets at least this
   // much, so that an extra RETR is worth its setup.
   std::size_t parallel_segment = 8u << 20;
+  // A stream with nothing queued is kept this long for a reader that comes back, then closed; it
+  // is closed at once when BlockSource::contended() says someone else waits for one.
+  std::chrono::milliseconds idle_stream_close{1000};
 };
 
 // Blocks being fetched right now, shared by all readers so that two readers of the same block

@@ -11,6 +11,7 @@ class ClientBlockSource final : public cache::BlockSource {
   explicit ClientBlockSource(ftp::Client& client) : client_(client) {}
   std::error_code open(const std::string& path, std::uint64_t offset,
                        std::unique_ptr<cache::ByteStream>& out) override;
+  bool contended() const override { return client_.sessions_wanted(); }
 
  private:
   ftp::Client& client_;

@@ -219,6 +219,10 @@ Result<std::unique_ptr<AsioClient>> AsioClient::connect(SessionConfig config, Se
   return client;
 }
 
+bool AsioClient::sessions_wanted() const {
+  return pool_->stats().waiting > 0;
+}
+
 ClientStats AsioClient::stats() const {
   return ClientStats{pool_->stats(), bytes_down_.load(), bytes_up_.load()};
 }

@@ -51,6 +51,7 @@ class AsioClient final : public Client {
   Status set_mode(std::string_view path, std::uint32_t mode) override;
   Status set_mtime(std::string_view path, std::chrono::system_clock::time_point mtime) override;
   Features features() const override { return features_; }
+  bool sessions_wanted() const override;
 
   // The working directory the server put us in at login (PWD), e.g. "/" or "/home/user".
   std::string initial_directory() const { return initial_dir_; }

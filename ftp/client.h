@@ -67,6 +67,10 @@ class Client {
 
   // Features of the server as seen at login.
   virtual Features features() const = 0;
+
+  // True while some caller waits for a session: holders of idle transfers (an open download that
+  // nobody reads) should end them, so that every caller makes progress. Callable from any thread.
+  virtual bool sessions_wanted() const { return false; }
 };
 
 }  // namespace ftp

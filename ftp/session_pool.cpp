@@ -36,7 +36,7 @@ SessionPool::SessionPool(asio::any_io_executor ex, SessionConfig config, NameCod
 SessionPool::~SessionPool() = default;
 
 PoolStats SessionPool::stats() const {
-  return PoolStats{open_.load(), in_use_.load(), limit_.load(), generation_.load()};
+  return PoolStats{open_.load(), in_use_.load(), limit_.load(), generation_.load(), waiting_.load()};
 }
 
 std::chrono::milliseconds SessionPool::backoff() const {
@@ -104,7 +104,9 @@ Awaitable<Result<SessionLease>> SessionPool::acquire() {
     asio::steady_timer wake(ex_, asio::steady_timer::time_point::max());
     auto self = waiters_.insert(waiters_.end(), &wake);
     boost::system::error_code ignored;
+    ++waiting_;
     co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    --waiting_;
     waiters_.erase(self);
   }
 }

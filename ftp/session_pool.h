@@ -63,6 +63,7 @@ struct PoolStats {
   unsigned sessions_in_use = 0;  // leased right now
   unsigned limit = 0;            // current cap (max_sessions, or lower after a 421)
   std::uint64_t generation = 0;  // sessions opened so far; grows with every reconnect
+  unsigned waiting = 0;          // acquire() calls waiting for a session right now
 };
 
 class SessionPool {
@@ -99,6 +100,7 @@ class SessionPool {
   std::atomic<unsigned> in_use_{0};
   std::atomic<unsigned> limit_;
   std::atomic<std::uint64_t> generation_{0};
+  std::atomic<unsigned> waiting_{0};
 };
 
 }  // namespace ftp

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <random>
 #include <set>
 #include <thread>
@@ -272,6 +273,65 @@ TEST_F(FileReaderTest, DestructorDuringReadaheadReturnsPromptly) {
   EXPECT_EQ(source_.open_streams(), 0);
   // Far fewer blocks than the window were fetched: the readahead was stopped, not drained.
   EXPECT_LT(source_.bytes_read(), 200 * kBlock);
+}
+
+// Waits up to `limit` for the source's open streams to drop to `count`.
+bool streams_drop_to(const MemoryBlockSource& source, int count, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (source.open_streams() > count) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// The deadlock seen with more open files than sessions: each open file's readahead kept an idle
+// stream (a pooled session), and a reader of another file waited for a session forever.
+TEST_F(FileReaderTest, IdleReadaheadStreamIsGivenBackWhenAnotherReaderWaits) {
+  add_file(64 * kBlock);
+  const auto other = pattern_bytes(3 * kBlock, 7);
+  source_.set_file("/g", other);
+  source_.set_options({.max_streams = 1});  // a pool of one session
+  auto config = readahead(4 * kBlock);
+  config.idle_stream_close = std::chrono::hours(1);  // only the waiting reader may close it
+  auto first = reader(config);
+  expect_read(*first, 0, kBlock);
+  expect_read(*first, kBlock, kBlock);
+  ASSERT_EQ(source_.open_streams(), 1);  // readahead is parked on its stream
+
+  FileReader second(blocks_, source_, fetches_, "/g", {other.size(), 1}, config);
+  auto done = std::async(std::launch::async, [&] {
+    std::vector<char> buf(kBlock);
+    std::size_t n = 0;
+    auto ec = second.read(0, buf, n);
+    return !ec && n == kBlock && std::equal(buf.begin(), buf.end(), other.begin());
+  });
+  const bool finished = done.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  first.reset();  // frees the stream in any case, so a failing test ends instead of hanging
+  EXPECT_TRUE(finished) << "the second reader waited for a stream held by idle readahead";
+  EXPECT_TRUE(done.get());
+}
+
+TEST_F(FileReaderTest, IdleReadaheadStreamIsClosedAfterItsTimeout) {
+  add_file(64 * kBlock);
+  auto config = readahead(4 * kBlock);
+  config.idle_stream_close = std::chrono::milliseconds(50);
+  auto r = reader(config);
+  expect_read(*r, 0, kBlock);
+  expect_read(*r, kBlock, kBlock);
+  EXPECT_TRUE(streams_drop_to(source_, 0, std::chrono::seconds(3)));
+  expect_read(*r, 2 * kBlock, 8 * kBlock);  // and reading on opens a new one
+}
+
+TEST_F(FileReaderTest, StreamThatReachedTheEndOfTheFileIsClosed) {
+  add_file(8 * kBlock);
+  auto config = readahead(16 * kBlock);
+  config.idle_stream_close = std::chrono::hours(1);
+  auto r = reader(config);
+  for (std::uint64_t i = 0; i < 8; ++i)
+    expect_read(*r, i * kBlock, kBlock);
+  EXPECT_TRUE(streams_drop_to(source_, 0, std::chrono::seconds(3)));
 }
 
 TEST_F(FileReaderTest, EmptyFileReadsNothing) {

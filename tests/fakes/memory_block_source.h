@@ -1,10 +1,14 @@
 #pragma once
 // An in-memory cache::BlockSource for tests: counts opens and bytes delivered, and can fail at a
-// file offset or slow every read down, to exercise the error and overlap paths of the cache.
+// file offset or slow every read down, to exercise the error and overlap paths of the cache. With
+// max_streams it behaves like a session pool: open() waits while that many streams are open, and
+// contended() is true meanwhile.
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -24,6 +28,7 @@ class MemoryBlockSource final : public cache::BlockSource {
     std::uint64_t fail_at = UINT64_MAX;  // reading the byte at this offset fails
     std::chrono::microseconds delay{0};  // before each read
     std::size_t max_chunk = 64 * 1024;   // bytes per read at most
+    int max_streams = INT_MAX;           // open() waits while this many streams are open
   };
 
   void set_file(const std::string& path, std::vector<char> content) {
@@ -37,14 +42,18 @@ class MemoryBlockSource final : public cache::BlockSource {
 
   std::error_code open(const std::string& path, std::uint64_t offset,
                        std::unique_ptr<cache::ByteStream>& out) override {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     ++opens_;
     auto it = files_.find(path);
     if (it == files_.end())
       return std::make_error_code(std::errc::no_such_file_or_directory);
+    ++waiting_;
+    streams_cv_.wait(lock, [&] { return open_streams_ < options_.max_streams; });
+    --waiting_;
     out = std::make_unique<Stream>(*this, it->second, offset, options_);
     return {};
   }
+  bool contended() const override { return waiting_.load() > 0; }
 
   int opens() const { return opens_.load(); }
   std::uint64_t bytes_read() const { return bytes_read_.load(); }
@@ -58,7 +67,13 @@ class MemoryBlockSource final : public cache::BlockSource {
         : owner_(owner), content_(std::move(content)), position_(offset), options_(options) {
       ++owner_.open_streams_;
     }
-    ~Stream() override { --owner_.open_streams_; }
+    ~Stream() override {
+      {
+        std::lock_guard lock(owner_.mutex_);
+        --owner_.open_streams_;
+      }
+      owner_.streams_cv_.notify_all();
+    }
 
     std::error_code read(std::span<char> buf, std::size_t& n) override {
       n = 0;
@@ -91,6 +106,8 @@ class MemoryBlockSource final : public cache::BlockSource {
   std::atomic<int> opens_{0};
   std::atomic<std::uint64_t> bytes_read_{0};
   std::atomic<int> open_streams_{0};
+  std::atomic<int> waiting_{0};
+  std::condition_variable streams_cv_;
 };
 
 // Deterministic content, different at every offset of a file.

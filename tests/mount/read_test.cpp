@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <set>
 #include <thread>
@@ -148,15 +149,13 @@ TEST_F(MountReadTest, ConcurrentReadersOfOneAndOfManyFiles) {
   }
   ASSERT_NO_FATAL_FAILURE(mount({"connections=3"}));
   std::vector<std::string> same(8), different(8);
-  {
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 8; ++i) {
-      threads.emplace_back([&, i] { same[i] = read_file(mnt() / "f0"); });
-      threads.emplace_back([&, i] { different[i] = read_file(mnt() / ("f" + std::to_string(i))); });
-    }
-    for (auto& t : threads)
-      t.join();
+  // More open files than sessions: idle readahead must not hold the sessions others wait for.
+  std::vector<std::function<void()>> readers;
+  for (int i = 0; i < 8; ++i) {
+    readers.emplace_back([&, i] { same[i] = read_file(mnt() / "f0"); });
+    readers.emplace_back([&, i] { different[i] = read_file(mnt() / ("f" + std::to_string(i))); });
   }
+  run_concurrently(readers);
   for (int i = 0; i < 8; ++i) {
     EXPECT_TRUE(same[i] == contents[0]) << "reader " << i << " of f0";
     EXPECT_TRUE(different[i] == contents[i]) << "reader of f" << i;

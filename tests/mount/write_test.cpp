@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -442,17 +443,14 @@ TEST_F(MountWriteTest, ConcurrentWritersOfDifferentFiles) {
   for (int i = 0; i < kWriters; ++i)
     contents.push_back(random_bytes(3 * 1024 * 1024 + static_cast<std::size_t>(i) * 1001, 80 + i));
   std::vector<WriteOutcome> outcomes(kWriters);
-  {
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kWriters; ++i) {
-      threads.emplace_back([&, i] {
-        outcomes[i] = write_through(mnt() / ("w" + std::to_string(i)), contents[i],
-                                    O_WRONLY | O_CREAT | O_TRUNC, 64 * 1024);
-      });
-    }
-    for (auto& t : threads)
-      t.join();
+  std::vector<std::function<void()>> writers;
+  for (int i = 0; i < kWriters; ++i) {
+    writers.emplace_back([&, i] {
+      outcomes[i] = write_through(mnt() / ("w" + std::to_string(i)), contents[i],
+                                  O_WRONLY | O_CREAT | O_TRUNC, 64 * 1024);
+    });
   }
+  run_concurrently(writers);
   for (int i = 0; i < kWriters; ++i) {
     const auto name = "w" + std::to_string(i);
     EXPECT_EQ(outcomes[i].open_errno, 0) << name << ": " << std::strerror(outcomes[i].open_errno);
@@ -471,7 +469,7 @@ TEST_F(MountWriteTest, ReaderOfAPathBeingRewrittenNeverSeesGarbage) {
 
   std::atomic<bool> writer_done{false};
   WriteOutcome outcome;
-  std::thread writer([&] {
+  auto writer = [&] {
     const int fd = ::open((mnt() / "shared.bin").c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0) {
       outcome.open_errno = errno;
@@ -489,7 +487,7 @@ TEST_F(MountWriteTest, ReaderOfAPathBeingRewrittenNeverSeesGarbage) {
     if (::close(fd) != 0)
       outcome.close_errno = errno;
     writer_done = true;
-  });
+  };
 
   // A reader may see the old file, or (while the upload runs) a prefix of either version, but
   // never bytes from neither nor the two mixed at the same offsets.
@@ -517,10 +515,7 @@ TEST_F(MountWriteTest, ReaderOfAPathBeingRewrittenNeverSeesGarbage) {
                         std::to_string(zero));
     }
   };
-  std::thread reader1(reader), reader2(reader);
-  writer.join();
-  reader1.join();
-  reader2.join();
+  run_concurrently({writer, reader, reader});
   EXPECT_EQ(outcome.open_errno, 0) << std::strerror(outcome.open_errno);
   EXPECT_EQ(outcome.write_errno, 0) << std::strerror(outcome.write_errno);
   EXPECT_EQ(outcome.close_errno, 0) << std::strerror(outcome.close_errno);
