@@ -296,12 +296,27 @@ Result<std::unique_ptr<Download>> AsioClient::download(std::string_view path, st
 }
 
 Result<std::unique_ptr<Upload>> AsioClient::upload(std::string_view path, UploadMode mode) {
+  return start_upload(path, mode, false);
+}
+
+Result<std::unique_ptr<Upload>> AsioClient::upload_if_spare(std::string_view path, UploadMode mode) {
+  return start_upload(path, mode, true);
+}
+
+Result<std::unique_ptr<Upload>> AsioClient::start_upload(std::string_view path, UploadMode mode,
+                                                         bool spare_only) {
   if (auto bad = check_name(path); !bad)
     return bad.error();
   using R = Result<std::unique_ptr<Upload>>;
-  return run<R>([this, path, mode]() -> Awaitable<R> {
+  return run<R>([this, path, mode, spare_only]() -> Awaitable<R> {
     for (int attempt = 0;; ++attempt) {
-      auto lease = co_await pool_->acquire();
+      // (No co_await inside ?: here: g++ 12 miscompiles it.)
+      Result<SessionLease> lease = Error(make_error_code(Errc::cancelled));
+      if (spare_only) {
+        lease = co_await pool_->try_acquire_spare();
+      } else {
+        lease = co_await pool_->acquire();
+      }
       if (!lease)
         co_return lease.error();
       auto data = co_await (*lease)->start_store(path, mode);

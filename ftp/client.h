@@ -55,6 +55,14 @@ class Client {
 
   virtual Result<std::unique_ptr<Download>> download(std::string_view path, std::uint64_t offset) = 0;
   virtual Result<std::unique_ptr<Upload>> upload(std::string_view path, UploadMode mode) = 0;
+  // Like upload(), for a transfer that may stay open while its writer is idle (streaming a file as
+  // it is written): starts only on a session that is free right now and is not the last one free,
+  // never waits for one, and otherwise fails at once (std::errc::resource_unavailable_try_again) so
+  // the caller can upload later instead. Held this way, idle uploads can never take every session.
+  // A client without a shared pool of sessions has nothing to protect and simply uploads.
+  virtual Result<std::unique_ptr<Upload>> upload_if_spare(std::string_view path, UploadMode mode) {
+    return upload(path, mode);
+  }
 
   virtual Status make_directory(std::string_view path) = 0;
   virtual Status remove_directory(std::string_view path) = 0;

@@ -46,58 +46,80 @@ std::chrono::milliseconds SessionPool::backoff() const {
   return std::min(std::chrono::milliseconds(100) * (1 << shift), std::chrono::milliseconds(2000));
 }
 
+Awaitable<bool> SessionPool::take_idle(SessionLease& out) {
+  while (!idle_.empty()) {
+    auto session = std::move(idle_.back());
+    idle_.pop_back();
+    ++in_use_;
+    if (std::chrono::steady_clock::now() - session->last_used() > config_.idle_timeout) {
+      // Servers drop idle control connections; find out now rather than in the middle of work.
+      auto alive = co_await session->noop();
+      if (!alive || session->broken()) {
+        if (log_.ftp)
+          log_.ftp->debug("idle session {} is gone: {}", session->generation(), alive.error().message());
+        session->mark_broken();
+        give_back(std::move(session));
+        continue;
+      }
+    }
+    out = SessionLease(this, std::move(session), true);
+    co_return true;
+  }
+  co_return false;
+}
+
+Awaitable<Result<SessionLease>> SessionPool::open_new(bool& capped) {
+  capped = false;
+  ++open_;
+  ++in_use_;
+  if (const auto delay = backoff(); delay.count() > 0) {
+    asio::steady_timer pause(ex_, delay);
+    boost::system::error_code ignored;
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  const auto generation = ++generation_;
+  auto session = co_await Session::open(ex_, config_, codec_, log_, generation);
+  if (session) {
+    consecutive_failures_ = 0;
+    co_return SessionLease(this, std::move(*session), false);
+  }
+  --open_;
+  --in_use_;
+  if (session.code() == make_error_code(Errc::too_many_connections) && open_ > 0) {
+    limit_ = std::max(1u, open_.load());
+    capped = true;
+    if (log_.ftp) {
+      log_.ftp->info("server refused another connection ({}); using at most {} sessions",
+                     session.error().detail, limit_.load());
+    }
+    wake_one();  // another waiter may be able to use an idle session
+  } else {
+    ++consecutive_failures_;
+    wake_one();  // the slot is free again for someone else to try
+  }
+  co_return session.error();
+}
+
+unsigned SessionPool::free_now() const {
+  const unsigned open = open_.load(), limit = limit_.load();
+  return static_cast<unsigned>(idle_.size()) + (limit > open ? limit - open : 0u);
+}
+
 Awaitable<Result<SessionLease>> SessionPool::acquire() {
   for (;;) {
     if (shut_down_)
       co_return Error(make_error_code(Errc::cancelled), "client is shutting down");
 
-    while (!idle_.empty()) {
-      auto session = std::move(idle_.back());
-      idle_.pop_back();
-      ++in_use_;
-      if (std::chrono::steady_clock::now() - session->last_used() > config_.idle_timeout) {
-        // Servers drop idle control connections; find out now rather than in the middle of work.
-        auto alive = co_await session->noop();
-        if (!alive || session->broken()) {
-          if (log_.ftp)
-            log_.ftp->debug("idle session {} is gone: {}", session->generation(), alive.error().message());
-          session->mark_broken();
-          give_back(std::move(session));
-          continue;
-        }
-      }
-      co_return SessionLease(this, std::move(session), true);
-    }
+    SessionLease lease;
+    if (co_await take_idle(lease))
+      co_return std::move(lease);
 
     if (open_ < limit_) {
-      ++open_;
-      ++in_use_;
-      if (const auto delay = backoff(); delay.count() > 0) {
-        asio::steady_timer pause(ex_, delay);
-        boost::system::error_code ignored;
-        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-      }
-      const auto generation = ++generation_;
-      auto session = co_await Session::open(ex_, config_, codec_, log_, generation);
-      if (session) {
-        consecutive_failures_ = 0;
-        co_return SessionLease(this, std::move(*session), false);
-      }
-      --open_;
-      --in_use_;
-      const auto code = session.code();
-      if (code == make_error_code(Errc::too_many_connections) && open_ > 0) {
-        limit_ = std::max(1u, open_.load());
-        if (log_.ftp) {
-          log_.ftp->info("server refused another connection ({}); using at most {} sessions",
-                         session.error().detail, limit_.load());
-        }
-        wake_one();  // another waiter may be able to use an idle session; this caller waits below
-      } else {
-        ++consecutive_failures_;
-        wake_one();  // the slot is free again for someone else to try
-        co_return session.error();
-      }
+      bool capped = false;
+      auto opened = co_await open_new(capped);
+      if (opened || !capped)
+        co_return opened;
+      // The server allows no more connections: wait below for one of ours.
     }
 
     // Wait until a session is given back (or a slot frees up).
@@ -108,6 +130,35 @@ Awaitable<Result<SessionLease>> SessionPool::acquire() {
     co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     --waiting_;
     waiters_.erase(self);
+  }
+}
+
+Awaitable<Result<SessionLease>> SessionPool::try_acquire_spare() {
+  const auto refuse = [] {
+    return Error(std::make_error_code(std::errc::resource_unavailable_try_again),
+                 "no spare session: leasing it would leave none for other callers");
+  };
+  for (;;) {
+    if (shut_down_)
+      co_return Error(make_error_code(Errc::cancelled), "client is shutting down");
+    // Callers already waiting come first, and the session taken here must not be the last one free.
+    if (waiting_ > 0 || free_now() < 2)
+      co_return refuse();
+
+    // A new session proves that the server accepts one more connection; an idle one proves nothing
+    // about the slot left for others. After failed connects, do not add to the backoff here.
+    if (open_ < limit_ && consecutive_failures_ == 0) {
+      bool capped = false;
+      auto opened = co_await open_new(capped);
+      if (opened || !capped)
+        co_return opened;
+      continue;  // the limit just dropped: look again
+    }
+    if (idle_.size() < 2)
+      co_return refuse();  // the one idle session is all that is left for everyone else
+    SessionLease lease;
+    if (co_await take_idle(lease))
+      co_return std::move(lease);
   }
 }
 

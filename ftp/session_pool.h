@@ -8,6 +8,11 @@
 // answers a new connection with 421 ("too many connections") lowers the pool's limit to the number
 // of sessions already open (at least 1) and the caller waits for one of those instead of failing.
 //
+// A transfer that may stay open while nobody uses it (a streaming upload whose writer is idle) must
+// never hold the last session, or every other caller could wait for it forever: such transfers lease
+// with try_acquire_spare(), which never waits and refuses when leasing would leave no session for
+// anyone else.
+//
 // Thread rule: acquire(), the lease's destructor and shutdown() run on the I/O thread only (all
 // pool state belongs to that thread); stats() may be called from anywhere.
 
@@ -76,6 +81,12 @@ class SessionPool {
   // A logged-in session: an idle one (after a NOOP if it sat idle longer than idle_timeout), a new
   // one while below the limit, or the next one given back.
   Awaitable<Result<SessionLease>> acquire();
+  // A session only when one is free right now (idle, or a new one may be opened) and leasing it still
+  // leaves at least one more for other callers under the current limit, with nobody waiting; never
+  // waits for another lease. Refuses with std::errc::resource_unavailable_try_again otherwise. While
+  // the pool may still grow it opens a new session rather than taking the idle one, so a server's
+  // real connection limit (421) is found here, and refused, before anyone depends on it.
+  Awaitable<Result<SessionLease>> try_acquire_spare();
   // Says QUIT on idle sessions and refuses new leases; leased sessions close when given back.
   Awaitable<void> shutdown();
 
@@ -85,6 +96,13 @@ class SessionPool {
   friend class SessionLease;
   void give_back(std::unique_ptr<Session> session);
   void wake_one();
+  // Leases the newest idle session, checked with NOOP after idle_timeout; false when the idle list
+  // ran empty (dead sessions are discarded on the way).
+  Awaitable<bool> take_idle(SessionLease& out);
+  // Opens a new session in a free slot (open_ < limit_ checked by the caller). On 421 the limit
+  // drops to the sessions already open and `capped` is set; the caller decides whether to wait.
+  Awaitable<Result<SessionLease>> open_new(bool& capped);
+  unsigned free_now() const;  // idle sessions plus slots for new ones under the current limit
   std::chrono::milliseconds backoff() const;
 
   asio::any_io_executor ex_;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -294,6 +295,72 @@ TEST_F(AsioClientVsftpdTest, ConnectionLimitCapsThePoolWithoutErrors) {
     th.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_LE((*client)->stats().pool.limit, 2u);
+}
+
+// A streaming upload may sit idle as long as its file stays open, so it must never take the last
+// session: with two sessions, one such upload is fine and a second one is refused at once.
+TEST_F(AsioClientVsftpdTest, SpareOnlyUploadNeverTakesTheLastSession) {
+  auto c = config();
+  c.max_sessions = 2;
+  auto client = AsioClient::connect(c);
+  ASSERT_TRUE(client) << client.error().message();
+  auto first = (*client)->upload_if_spare(remote("a.bin"), ftp::UploadMode::replace);
+  ASSERT_TRUE(first) << first.error().message();
+
+  auto pending = std::async(std::launch::async, [&] {
+    return (*client)->upload_if_spare(remote("b.bin"), ftp::UploadMode::replace);
+  });
+  const bool answered = pending.wait_for(5s) == std::future_status::ready;
+  if (!answered)
+    first->reset();  // lets a call that waits for the last session finish, so the test ends
+  auto second = pending.get();
+  ASSERT_TRUE(answered) << "the second upload waited for the last session instead of being refused";
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.code(), std::errc::resource_unavailable_try_again);
+
+  // The session left over serves everyone else while the first upload stays open.
+  auto entries = (*client)->list(server_->remote_root());
+  ASSERT_TRUE(entries) << entries.error().message();
+  const std::string data = pattern(3u << 20, 11);
+  ASSERT_TRUE((*first)->write(data));
+  ASSERT_TRUE((*first)->finish());
+  first->reset();
+  EXPECT_EQ(read_local(server_->root() / "a.bin"), data);
+  EXPECT_FALSE(std::filesystem::exists(server_->root() / "b.bin"));
+
+  // Both sessions are idle now: one may go to a streaming upload again.
+  auto again = (*client)->upload_if_spare(remote("c.bin"), ftp::UploadMode::replace);
+  ASSERT_TRUE(again) << again.error().message();
+  ASSERT_TRUE((*again)->finish());
+}
+
+TEST_F(AsioClientVsftpdTest, SpareOnlyUploadIsRefusedWithASingleSession) {
+  auto c = config();
+  c.max_sessions = 1;
+  auto client = AsioClient::connect(c);
+  ASSERT_TRUE(client) << client.error().message();
+  auto up = (*client)->upload_if_spare(remote("a.bin"), ftp::UploadMode::replace);
+  ASSERT_FALSE(up);
+  EXPECT_EQ(up.code(), std::errc::resource_unavailable_try_again);
+  EXPECT_TRUE((*client)->upload(remote("a.bin"), ftp::UploadMode::replace));
+}
+
+// A server that allows one connection per client: the spare session the pool believed in does not
+// exist (421), so the streaming upload is refused and the one real session stays free for others.
+TEST_F(AsioClientVsftpdTest, SpareOnlyUploadFindsTheServersConnectionLimit) {
+  server_.reset();
+  server_ = std::make_unique<testsupport::VsftpdServer>(testsupport::VsftpdOptions{.max_per_ip = 1});
+  ASSERT_TRUE(server_->started()) << server_->error();
+  auto c = config();
+  c.max_sessions = 4;
+  auto client = AsioClient::connect(c);
+  ASSERT_TRUE(client) << client.error().message();
+  auto up = (*client)->upload_if_spare(remote("a.bin"), ftp::UploadMode::replace);
+  ASSERT_FALSE(up);
+  EXPECT_EQ(up.code(), std::errc::resource_unavailable_try_again);
+  EXPECT_EQ((*client)->stats().pool.limit, 1u);
+  auto entries = (*client)->list(server_->remote_root());
+  EXPECT_TRUE(entries) << entries.error().message();
 }
 
 }  // namespace
