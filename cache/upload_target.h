@@ -27,6 +27,15 @@ class UploadTarget {
   virtual ~UploadTarget() = default;
   // append == false replaces the remote file (STOR), append == true adds to its end (APPE).
   virtual std::error_code open(const std::string& path, bool append, std::unique_ptr<UploadStream>& out) = 0;
+  // Like open(), for an upload kept open while its writer may sit idle (streaming while the file is
+  // written): refused at once, with any error, when that would take the last connection others
+  // could use. The caller then uploads later with open(). Without shared connections, just open().
+  virtual std::error_code open_if_spare(const std::string& path, bool append,
+                                        std::unique_ptr<UploadStream>& out) {
+    return open(path, append, out);
+  }
+  // True while another caller waits for a connection: an open stream should then be given up.
+  virtual bool contended() const { return false; }
   // The size the server now reports for path (SIZE, or a listing), used to verify an upload.
   virtual std::error_code remote_size(const std::string& path, std::uint64_t& size) = 0;
 };

@@ -300,9 +300,13 @@ std::error_code WriteStage::write(std::uint64_t offset, std::span<const char> da
   size_ = std::max(size_, offset + data.size());
   dirty_ = true;
   if (streaming_possible_) {
-    // A failed stream is not this write's failure: the bytes are staged, and flush uploads the
-    // whole staging copy instead.
-    if (!stream_ && target_.open(remote_path_, false, stream_)) {
+    // A failed or refused stream is not this write's failure: the bytes are staged, and flush
+    // uploads the whole staging copy instead. The stream holds a connection for as long as the file
+    // stays open, idle writer or not, so it only starts on a spare one and is given up as soon as
+    // someone else waits for a connection: idle writers must never starve every other operation.
+    if (stream_ && target_.contended()) {
+      break_stream_locked();
+    } else if (!stream_ && target_.open_if_spare(remote_path_, false, stream_)) {
       break_stream_locked();
     } else if (stream_ && stream_->write(data)) {
       break_stream_locked();

@@ -5,7 +5,10 @@
 // Every write lands in a staging file first, so close() can report an upload's failure and a failed
 // upload loses nothing. Three ways to reach the server, cheapest first:
 //  - streaming: a file truncated on open (or new) that is written sequentially from offset 0 is
-//    pushed to the server while it is written, so flush() only waits for the tail;
+//    pushed to the server while it is written, so flush() only waits for the tail. The stream holds
+//    a connection while the file is open, so it starts only when the target has one to spare
+//    (UploadTarget::open_if_spare) and stops when another caller waits (UploadTarget::contended);
+//    the file is then uploaded whole at flush;
 //  - append: an existing file that only grows at its original end uploads just the new bytes (APPE);
 //  - whole file: anything else (in-place change, truncate, seek) replaces the remote file from the
 //    staging copy, which is first filled with the original content from a ContentSource.

@@ -24,6 +24,15 @@ std::error_code ClientUploadTarget::open(const std::string& path, bool append,
   return {};
 }
 
+std::error_code ClientUploadTarget::open_if_spare(const std::string& path, bool append,
+                                                  std::unique_ptr<cache::UploadStream>& out) {
+  auto upload = client_.upload_if_spare(path, append ? ftp::UploadMode::append : ftp::UploadMode::replace);
+  if (!upload)
+    return upload.code();
+  out = std::make_unique<UploadStreamAdapter>(std::move(*upload));
+  return {};
+}
+
 std::error_code ClientUploadTarget::remote_size(const std::string& path, std::uint64_t& size) {
   auto entry = client_.stat(path);
   if (!entry)

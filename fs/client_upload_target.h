@@ -19,6 +19,9 @@ class ClientUploadTarget final : public cache::UploadTarget {
 
   std::error_code open(const std::string& path, bool append,
                        std::unique_ptr<cache::UploadStream>& out) override;
+  std::error_code open_if_spare(const std::string& path, bool append,
+                                std::unique_ptr<cache::UploadStream>& out) override;
+  bool contended() const override { return client_.sessions_wanted(); }
   std::error_code remote_size(const std::string& path, std::uint64_t& size) override;
 
  private:

@@ -37,6 +37,18 @@ class FakeTarget : public UploadTarget {
   int append_opens = 0;
   std::deque<std::error_code> open_failures, write_failures, finish_failures;
   int short_uploads = 0;  // the next N finished uploads lose their last byte, yet report success
+  bool spare = true;      // whether open_if_spare finds a connection to spare
+  bool waiters = false;   // what contended() reports
+  int spare_opens = 0;
+
+  std::error_code open_if_spare(const std::string& path, bool append,
+                                std::unique_ptr<UploadStream>& out) override {
+    ++spare_opens;
+    if (!spare)
+      return err(std::errc::resource_unavailable_try_again);
+    return open(path, append, out);
+  }
+  bool contended() const override { return waiters; }
 
   std::error_code open(const std::string& path, bool append, std::unique_ptr<UploadStream>& out) override {
     ++opens;
@@ -292,6 +304,42 @@ TEST_F(WriteStageTest, ReadYourWritesOnExistingFile) {
 
   ASSERT_FALSE(stage->read(ref.size() + 5, std::span<char>(buf), n));
   EXPECT_EQ(n, 0u);
+}
+
+// A streaming upload holds a connection for as long as the file is open; without one to spare the
+// file is not streamed, and flush sends it whole.
+TEST_F(WriteStageTest, WithoutSpareConnectionTheWholeFileIsUploadedAtFlush) {
+  target_.spare = false;
+  auto stage = open_truncated("/f");
+  std::string ref;
+  for (unsigned i = 0; i < 5; ++i) {
+    const std::string chunk = pattern(70000 + i, 20 + i);
+    ASSERT_FALSE(stage->write(ref.size(), chunk));
+    ref += chunk;
+  }
+  EXPECT_FALSE(target_.files.count("/f")) << "nothing is streamed";
+  EXPECT_EQ(target_.spare_opens, 1) << "a refusal ends streaming for this stage";
+  ASSERT_FALSE(stage->flush());
+  EXPECT_EQ(target_.files["/f"], ref);
+  EXPECT_EQ(target_.opens, 1);
+  EXPECT_FALSE(stage->dirty());
+  EXPECT_EQ(original_.calls, 0);
+}
+
+TEST_F(WriteStageTest, StreamStopsWhenAnotherCallerWaitsForAConnection) {
+  auto stage = open_truncated("/f");
+  const std::string a = pattern(50000, 30), b = pattern(40000, 31), c = pattern(30000, 32);
+  ASSERT_FALSE(stage->write(0, a));
+  EXPECT_EQ(target_.files["/f"], a);  // streaming
+  target_.waiters = true;
+  ASSERT_FALSE(stage->write(a.size(), b));
+  target_.waiters = false;
+  ASSERT_FALSE(stage->write(a.size() + b.size(), c));
+  EXPECT_EQ(target_.files["/f"], a) << "the stream was given up before b";
+  EXPECT_EQ(target_.spare_opens, 1);
+  ASSERT_FALSE(stage->flush());
+  EXPECT_EQ(target_.files["/f"], a + b + c);
+  EXPECT_EQ(target_.opens, 2);
 }
 
 TEST_F(WriteStageTest, FailedStreamIsRetriedAsWholeFile) {

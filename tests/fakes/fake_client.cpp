@@ -208,6 +208,14 @@ ftp::Result<std::unique_ptr<ftp::Upload>> FakeClient::upload(std::string_view pa
       std::make_unique<FakeUpload>(*this, path, mode == ftp::UploadMode::append));
 }
 
+ftp::Result<std::unique_ptr<ftp::Upload>> FakeClient::upload_if_spare(std::string_view path,
+                                                                      ftp::UploadMode mode) {
+  count("upload_if_spare");
+  if (!spare_sessions_)
+    return ftp::Error(std::make_error_code(std::errc::resource_unavailable_try_again), "no spare session");
+  return upload(path, mode);
+}
+
 void FakeClient::store(const std::string& path, std::string data, bool append) {
   std::lock_guard lock(mutex_);
   Node& n = nodes_[path];

@@ -36,7 +36,13 @@ class FakeClient final : public ftp::Client {
   // "upload", "finish", "mkdir", "rmdir", "remove", "rename", "chmod", "mtime".
   void fail_next(const std::string& op, ftp::Errc code, int count = 1);
 
-  // Counters of calls.
+  // Like a pool without a session to spare: upload_if_spare() is refused while this is false.
+  void set_spare_sessions(bool available) { spare_sessions_ = available; }
+  // What sessions_wanted() reports, as if another caller waited for a session.
+  void set_sessions_wanted(bool wanted) { sessions_wanted_ = wanted; }
+
+  // Counters of calls ("upload_if_spare" counts those calls; one that goes ahead counts as an
+  // "upload" too).
   int calls(const std::string& op) const;
   std::uint64_t bytes_downloaded() const { return bytes_down_; }
 
@@ -44,6 +50,8 @@ class FakeClient final : public ftp::Client {
   ftp::Result<ftp::DirEntry> stat(std::string_view path) override;
   ftp::Result<std::unique_ptr<ftp::Download>> download(std::string_view path, std::uint64_t offset) override;
   ftp::Result<std::unique_ptr<ftp::Upload>> upload(std::string_view path, ftp::UploadMode mode) override;
+  ftp::Result<std::unique_ptr<ftp::Upload>> upload_if_spare(std::string_view path,
+                                                            ftp::UploadMode mode) override;
   ftp::Status make_directory(std::string_view path) override;
   ftp::Status remove_directory(std::string_view path) override;
   ftp::Status remove_file(std::string_view path) override;
@@ -51,6 +59,7 @@ class FakeClient final : public ftp::Client {
   ftp::Status set_mode(std::string_view path, std::uint32_t mode) override;
   ftp::Status set_mtime(std::string_view path, std::chrono::system_clock::time_point mtime) override;
   ftp::Features features() const override { return features_; }
+  bool sessions_wanted() const override { return sessions_wanted_.load(); }
 
   // Called by the fake's downloads and uploads.
   void add_downloaded(std::size_t n) { bytes_down_ += n; }
@@ -67,6 +76,8 @@ class FakeClient final : public ftp::Client {
   std::map<std::string, std::pair<ftp::Errc, int>> failures_;
   std::map<std::string, int> calls_;
   std::atomic<std::uint64_t> bytes_down_{0};
+  std::atomic<bool> spare_sessions_{true};
+  std::atomic<bool> sessions_wanted_{false};
   ftp::Features features_;
 };
 
