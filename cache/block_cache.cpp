@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cache/block_buffers.h"
 #include "cache/block_file.h"
 #include "cache/block_key.h"
 
@@ -42,7 +43,7 @@ struct BlockCache::Impl {
     std::uint64_t bytes = 0;
   };
 
-  explicit Impl(BlockCacheConfig c) : config(std::move(c)) {
+  explicit Impl(BlockCacheConfig c) : config(std::move(c)), buffers(kFreeBuffers) {
     if (!config.disk_dir.empty())
       scan_disk();
   }
@@ -149,7 +150,11 @@ struct BlockCache::Impl {
     }
   }
 
+  // Enough for a few readers' worth of blocks in flight between eviction and reuse.
+  static constexpr std::size_t kFreeBuffers = 64;
+
   const BlockCacheConfig config;
+  BlockBuffers buffers;
   mutable std::mutex mutex;
   std::list<MemoryEntry> memory_lru;  // front: most recently used
   std::unordered_map<std::string, std::list<MemoryEntry>::iterator> memory_index;
@@ -216,13 +221,17 @@ BlockData BlockCache::get(const BlockKey& key) {
   return shared;
 }
 
+std::shared_ptr<std::vector<char>> BlockCache::new_block(std::size_t length) {
+  return impl_->buffers.make(length);
+}
+
 bool BlockCache::contains(const BlockKey& key) const {
   const std::string key_string = block_key_string(key);
   std::lock_guard lock(impl_->mutex);
   return impl_->memory_index.contains(key_string) || impl_->disk_index.contains(key_string);
 }
 
-void BlockCache::put(const BlockKey& key, BlockData data) {
+void BlockCache::put(const BlockKey& key, BlockData data, bool to_disk) {
   if (!data)
     return;
   const std::string key_string = block_key_string(key);
@@ -231,7 +240,7 @@ void BlockCache::put(const BlockKey& key, BlockData data) {
   {
     std::lock_guard lock(impl_->mutex);
     impl_->insert_memory_locked(key_string, key.path, data);
-    if (impl_->config.disk_dir.empty() || impl_->disk_index.contains(key_string))
+    if (!to_disk || impl_->config.disk_dir.empty() || impl_->disk_index.contains(key_string))
       return;
     epoch = impl_->epoch;
     unique = (static_cast<std::uint64_t>(::getpid()) << 32) ^ impl_->writes++;

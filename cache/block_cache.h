@@ -52,8 +52,11 @@ class BlockCache {
   BlockData get(const BlockKey& key);
   // Whether either tier holds the block; does not count as a hit or miss or change LRU order.
   bool contains(const BlockKey& key) const;
-  // A block is block_size() bytes except the file's last one.
-  void put(const BlockKey& key, BlockData data);
+  // A block is block_size() bytes except the file's last one. With to_disk false it goes to the
+  // memory tier only.
+  void put(const BlockKey& key, BlockData data, bool to_disk = true);
+  // Memory for a block of `length` bytes (recycled; content unspecified, to be overwritten).
+  std::shared_ptr<std::vector<char>> new_block(std::size_t length);
   // Drops every version of the path's blocks, from both tiers.
   void invalidate(std::string_view path);
   BlockCacheStats stats() const;

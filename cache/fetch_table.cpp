@@ -1,5 +1,8 @@
 #include "cache/fetch_table.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <utility>
 
 #include "cache/block_key.h"
@@ -110,11 +113,14 @@ void FetchTable::store(BlockCache& blocks, BlockKey key, BlockData data, std::sh
       return;
     }
   }
-  blocks.put(key, std::move(data));
+  blocks.put(key, std::move(data), /*to_disk=*/false);
   forget(fetch);
 }
 
 void FetchTable::run_stores() {
+  // Writing the disk tier is background work; a reader must never wait for it.
+  sched_param idle{};
+  (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
   std::unique_lock lock(store_mutex_);
   while (true) {
     store_cv_.wait(lock, [&] { return stopping_ || !stores_.empty(); });

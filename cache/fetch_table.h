@@ -86,8 +86,10 @@ class FetchTable {
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Fetch>> in_flight_;
 
-  // Blocks waiting for BlockCache::put. Past kMaxQueuedBytes the fetcher stores the block itself,
-  // so a disk slower than the network slows the reader instead of filling memory.
+  // Blocks waiting for BlockCache::put on a thread that runs only on otherwise idle CPU time: the
+  // disk tier must never slow a reader down. Past kMaxQueuedBytes a block goes to the memory tier
+  // only (the disk tier keeps what spare CPU and disk could write; on a real network link with idle
+  // CPU, that is everything).
   static constexpr std::size_t kMaxQueuedBytes = 64u << 20;
   std::mutex store_mutex_;
   std::condition_variable store_cv_;

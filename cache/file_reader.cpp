@@ -36,9 +36,10 @@ constexpr std::uint64_t kReorderSlack = 8u << 20;
 // last block (`last`) the stream is read once more to see its end: the transfer then completes
 // with the server's 226 instead of an ABOR when the stream is dropped.
 template <typename Canceled>
-BlockRead read_block(ByteStream& stream, std::size_t length, bool last, Canceled canceled) {
+BlockRead read_block(BlockCache& blocks, ByteStream& stream, std::size_t length, bool last,
+                     Canceled canceled) {
   BlockRead r;
-  r.data = std::make_shared<std::vector<char>>(length);
+  r.data = blocks.new_block(length);
   std::size_t filled = 0;
   while (filled < length) {
     if (canceled()) {
@@ -272,7 +273,7 @@ struct FileReader::Impl {
         }
         stream_block = job.index;
       }
-      BlockRead r = read_block(*stream, length_of(job.index), job.index + 1 == block_count, canceled);
+      BlockRead r = read_block(blocks, *stream, length_of(job.index), job.index + 1 == block_count, canceled);
       publish(job.claim, job.index, r);
       if (r.complete && stream_block + 1 < block_count) {
         ++stream_block;
@@ -323,8 +324,8 @@ struct FileReader::Impl {
       return ec;
     }
     for (auto& job : jobs) {
-      BlockRead r =
-          read_block(*stream, length_of(job.index), job.index + 1 == block_count, [] { return false; });
+      BlockRead r = read_block(blocks, *stream, length_of(job.index), job.index + 1 == block_count,
+                               [] { return false; });
       publish(job.claim, job.index, r);
       if (r.ec)
         return r.ec;

@@ -4,6 +4,8 @@
 // password or an unreachable host fails here with a clear message and a non-zero exit, then mount,
 // daemonize, and start the I/O thread in FUSE init (threads do not survive the fork).
 
+#include <malloc.h>
+
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -48,6 +50,10 @@ void scrub_password(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Cache blocks are allocated and freed all the time. Above glibc's default thresholds each one is
+  // a fresh mmap (page faults, zeroing) and freeing gives it straight back to the kernel.
+  mallopt(M_MMAP_THRESHOLD, 8 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   std::vector<std::string> args(argv, argv + argc);
   const std::string program = "ftpfs";
   auto parsed = fs::parse_options(args);
