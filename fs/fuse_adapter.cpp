@@ -16,6 +16,7 @@
 
 #include "fs/background_queue.h"
 #include "fs/errno_map.h"
+#include "fs/kernel_readahead.h"
 #include "fs/logging.h"
 #include "fs/mounted_filesystem.h"
 #include "fs/signal_reporter.h"
@@ -96,6 +97,13 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
 
   st->session = fuse_get_context()->fuse;
   st->invalidations = std::make_unique<BackgroundQueue>();
+  // The stat() inside waits for this init to be answered, hence the background thread.
+  st->invalidations->post([mountpoint = config.mountpoint, kib = conn->max_readahead / 1024] {
+    if (auto ec = raise_kernel_readahead(mountpoint, kib))
+      spdlog::get("fs")->debug("kernel readahead stays at its default: {}", ec.message());
+    else
+      spdlog::get("fs")->debug("kernel readahead raised to {} KiB", kib);
+  });
   // After an upload through the mount, pages the kernel cached of the old content must go.
   auto on_changed = [st](const std::string& path) {
     if (st->invalidations)

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -160,6 +161,24 @@ TEST_F(MountReadTest, ConcurrentReadersOfOneAndOfManyFiles) {
     EXPECT_TRUE(same[i] == contents[0]) << "reader " << i << " of f0";
     EXPECT_TRUE(different[i] == contents[i]) << "reader of f" << i;
   }
+}
+
+// The kernel's default of 128 KiB readahead for FUSE makes a sequential reader wait on many small
+// requests; as root, ftpfs raises it for its mount to max_readahead (1 MiB).
+TEST_F(MountReadTest, KernelReadaheadOfTheMountIsRaised) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "only root may change a mount's readahead";
+  ASSERT_NO_FATAL_FAILURE(mount());
+  struct stat st {};
+  ASSERT_EQ(::stat(mnt().c_str(), &st), 0);
+  const std::string file = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                           std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
+  std::string value;
+  for (int i = 0; i < 100 && value != "1024\n"; ++i) {  // set from a background thread after init
+    value = testsupport::read_text_file(file);
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(value, "1024\n") << file;
 }
 
 TEST_F(MountReadTest, FindOverTreeAndLargeDirectoryListCompletely) {
