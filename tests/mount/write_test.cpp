@@ -460,6 +460,70 @@ TEST_F(MountWriteTest, ConcurrentWritersOfDifferentFiles) {
   }
 }
 
+// Writes all of data to fd; 0 or the errno of the failed write.
+int write_all(int fd, const std::string& data, std::size_t chunk = 128 * 1024) {
+  for (std::size_t off = 0; off < data.size();) {
+    const ssize_t n = ::write(fd, data.data() + off, std::min(chunk, data.size() - off));
+    if (n < 0)
+      return errno;
+    off += static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+// A file open for writing whose writer is idle must not hold the only session: with one connection,
+// reading another file and listing still work while it stays open.
+TEST_F(MountWriteTest, IdleWriterLeavesTheOnlySessionToOthers) {
+  const std::string other = random_bytes(2 * 1024 * 1024 + 5, 101);
+  server_->write_file("B", other);
+  const std::string first = random_bytes(1024 * 1024, 102), second = random_bytes(700000, 103);
+  ASSERT_NO_FATAL_FAILURE(mount({"connections=1"}));
+
+  WriteOutcome a;
+  std::string b;
+  std::vector<std::string> names;
+  auto others_took = std::chrono::steady_clock::duration::zero();
+  auto body = [&] {
+    const int fd = ::open((mnt() / "A").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      a.open_errno = errno;
+      return;
+    }
+    a.write_errno = write_all(fd, first);
+    const auto start = std::chrono::steady_clock::now();  // A stays open, its writer idle
+    b = read_file(mnt() / "B");
+    std::error_code ec;
+    for (stdfs::directory_iterator it(mnt(), ec); !ec && it != stdfs::directory_iterator(); it.increment(ec))
+      names.push_back(it->path().filename().string());
+    others_took = std::chrono::steady_clock::now() - start;
+    if (a.write_errno == 0)
+      a.write_errno = write_all(fd, second);
+    if (::close(fd) != 0)
+      a.close_errno = errno;
+  };
+  run_concurrently({body}, 30s);
+  EXPECT_TRUE(b == other) << "B read through the mount differs\n" << diagnostics();
+  EXPECT_NE(std::find(names.begin(), names.end(), "B"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "A"), names.end());
+  EXPECT_LT(others_took, 10s) << "reading B and listing waited for A's session";
+  EXPECT_EQ(a.open_errno, 0) << std::strerror(a.open_errno);
+  EXPECT_EQ(a.write_errno, 0) << std::strerror(a.write_errno);
+  EXPECT_EQ(a.close_errno, 0) << std::strerror(a.close_errno);
+  EXPECT_TRUE(read_file(srv() / "A") == first + second) << "A on the server\n" << diagnostics();
+}
+
+// cp within the mount alternates reading the source and writing the destination; with one
+// connection the destination's upload must not keep it while cp waits for the next source chunk.
+TEST_F(MountWriteTest, CpWithinTheMountWithOneConnection) {
+  const std::string content = random_bytes(6 * 1024 * 1024 + 77, 104);
+  server_->write_file("src.bin", content);
+  ASSERT_NO_FATAL_FAILURE(mount({"connections=1"}));
+  auto cp = run({"cp", (mnt() / "src.bin").string(), (mnt() / "copy.bin").string()}, 60s);
+  ASSERT_FALSE(cp.timed_out) << "cp hung\n" << diagnostics();
+  ASSERT_EQ(cp.exit_code, 0) << cp.err << diagnostics();
+  EXPECT_TRUE(read_file(srv() / "copy.bin") == content) << "copy.bin on the server\n" << diagnostics();
+}
+
 TEST_F(MountWriteTest, ReaderOfAPathBeingRewrittenNeverSeesGarbage) {
   const std::string old_content = random_bytes(4 * 1024 * 1024, 91);
   const std::string new_content = random_bytes(4 * 1024 * 1024 + 4096, 92);
