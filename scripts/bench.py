@@ -320,6 +320,9 @@ class Bench:
 
     def print_table(self):
         print()
+        if self.a.delay_ms:
+            # Numbers under added delay depend on how it was added: say so where they are read.
+            print(f"{self.a.delay_ms:g} ms added round-trip time, by {self.a.delay_how or 'an unnamed method'}")
         head = ("workload", "unit", "ftpfs", "curl", "ftpfs vs curl")
         rows = [(n, u, fmt(f), fmt(c), "n/a" if r is None else f"{r:.2f}x") for n, u, f, c, r in self.rows]
         widths = [max(len(str(x[i])) for x in [head] + rows) for i in range(5)]
@@ -334,7 +337,7 @@ class Bench:
             for name, f, c in self.commands:
                 print(f"  {name}: ftpfs {describe(f)} | curl {describe(c)}")
         print("\n'ftpfs vs curl' is how many times faster ftpfs is (above 1: faster than curl).")
-        delay = f", {self.a.delay_ms} ms added round-trip time" if self.a.delay_ms else ""
+        delay = f", {self.a.delay_ms:g} ms added round-trip time" if self.a.delay_ms else ""
         print(f"server: vsftpd on 127.0.0.1{delay}")
         for note in dict.fromkeys(self.notes):
             print(f"note: {note}")
@@ -372,6 +375,7 @@ def main():
     p.add_argument("--size-mb", type=int, required=True)
     p.add_argument("--random-reads", type=int, default=200)
     p.add_argument("--delay-ms", type=float, default=0)
+    p.add_argument("--delay-how", default="", help="how the delay was added (netem, proxy and its window)")
     p.add_argument("--curl-only", action="store_true")
     p.add_argument("--repeat", type=int, default=1, help="tries per sequential measurement, best kept")
     p.add_argument("--server-log", default="", help="vsftpd's log with log_ftp_protocol=YES")
