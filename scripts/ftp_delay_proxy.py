@@ -350,9 +350,8 @@ class Relay:
             self.connect_timer = None
         self.up.cancel()
         self.down.cancel()
-        for listener in self.listeners:
+        for listener in list(self.listeners):  # each one removes itself
             listener.close()
-        self.listeners.clear()
         self.proxy.stats["bytes_up"] += self.up.bytes
         self.proxy.stats["bytes_down"] += self.down.bytes
         self.proxy.relays.discard(self)
@@ -459,7 +458,7 @@ async def serve(args):
 
 def main():
     p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Passive mode only (PASV/EPSV replies are rewritten); active mode (PORT/EPRT) is not "
                "supported. Plain FTP only (no TLS). Connects to nothing but 127.0.0.1.")
     p.add_argument("--listen-port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
@@ -469,7 +468,7 @@ def main():
     p.add_argument("--window-bytes", type=int, default=4 << 20,
                    help="bytes in flight per connection and direction (default 4 MiB)")
     p.add_argument("--rate-mbit", type=float, default=0, help="link bandwidth per direction, shared by all connections (default: none)")
-    p.add_argument("--verbose", action="store_true")
+    p.add_argument("--verbose", action="store_true", help="log connection events to stderr")
     args = p.parse_args()
     if args.delay_ms < 0 or args.window_bytes <= 0 or args.rate_mbit < 0:
         p.error("--delay-ms and --rate-mbit must be >= 0, --window-bytes > 0")
