@@ -1,7 +1,5 @@
 #include "cache/block_cache.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <list>
 #include <mutex>
@@ -11,16 +9,14 @@
 #include <spdlog/spdlog.h>
 
 #include "cache/block_buffers.h"
-#include "cache/block_file.h"
 #include "cache/block_key.h"
+#include "cache/disk_tier.h"
 
 namespace cache {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr std::string_view kBlockExtension = ".blk";
 
 template <typename... Args>
 void log_debug(spdlog::format_string_t<Args...> format, Args&&... args) {
@@ -37,72 +33,28 @@ struct BlockCache::Impl {
     BlockData data;
   };
   struct DiskEntry {
-    std::string key;
-    std::string path;
-    fs::path file;
+    std::string key_string;
+    BlockKey key;
     std::uint64_t bytes = 0;
   };
 
-  explicit Impl(BlockCacheConfig c) : config(std::move(c)), buffers(kFreeBuffers) {
+  explicit Impl(BlockCacheConfig c)
+      : config(std::move(c)), buffers(kFreeBuffers), disk(config.disk_dir, config.block_size) {
     if (!config.disk_dir.empty())
       scan_disk();
   }
 
-  fs::path file_for(const std::string& key_string) const {
-    const std::string hash = block_key_hash(key_string);
-    return config.disk_dir / hash.substr(0, 2) / (hash + std::string(kBlockExtension));
-  }
-
-  // Rebuilds the disk index from the files a previous mount left, oldest first in LRU order.
+  // Rebuilds the disk index from what a previous mount left, oldest first in LRU order.
   void scan_disk() {
-    std::error_code ec;
-    fs::create_directories(config.disk_dir, ec);
-    struct Found {
-      DiskEntry entry;
-      fs::file_time_type mtime;
-    };
-    std::vector<Found> found;
-    std::vector<fs::path> junk;
-    for (auto it = fs::recursive_directory_iterator(config.disk_dir, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (!it->is_regular_file(ec))
+    for (auto& found : disk.scan()) {
+      std::string key_string = block_key_string(found.key);
+      if (disk_index.contains(key_string))
         continue;
-      const fs::path& file = it->path();
-      const std::string name = file.filename().string();
-      if (name.find(".tmp.") != std::string::npos) {
-        junk.push_back(file);  // an interrupted write
-        continue;
-      }
-      if (file.extension() != kBlockExtension)
-        continue;
-      BlockKey key;
-      if (read_block_header(file, key)) {
-        junk.push_back(file);
-        continue;
-      }
-      std::string key_string = block_key_string(key);
-      if (file_for(key_string) != file) {
-        junk.push_back(file);
-        continue;
-      }
-      std::error_code size_ec, time_ec;
-      const auto bytes = it->file_size(size_ec);
-      const auto mtime = it->last_write_time(time_ec);
-      if (size_ec || time_ec)
-        continue;
-      found.push_back({DiskEntry{std::move(key_string), key.path, file, bytes}, mtime});
+      disk_bytes += found.bytes;
+      disk_lru.push_front({std::move(key_string), std::move(found.key), found.bytes});
+      disk_index[disk_lru.front().key_string] = disk_lru.begin();
     }
-    if (ec)
-      log_debug("scanning cache directory {}: {}", config.disk_dir.string(), ec.message());
-    for (const auto& file : junk)
-      fs::remove(file, ec);
-    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.mtime < b.mtime; });
-    for (auto& f : found) {
-      disk_bytes += f.entry.bytes;
-      disk_lru.push_front(std::move(f.entry));
-      disk_index[disk_lru.front().key] = disk_lru.begin();
-    }
-    remove_files(evict_disk_locked());
+    remove_from_disk(evict_disk_locked());
   }
 
   void insert_memory_locked(const std::string& key, const std::string& path, BlockData data) {
@@ -121,12 +73,12 @@ struct BlockCache::Impl {
     }
   }
 
-  std::vector<fs::path> evict_disk_locked() {
-    std::vector<fs::path> doomed;
+  std::vector<BlockKey> evict_disk_locked() {
+    std::vector<BlockKey> doomed;
     while (disk_bytes > config.disk_budget && !disk_lru.empty()) {
       disk_bytes -= disk_lru.back().bytes;
-      disk_index.erase(disk_lru.back().key);
-      doomed.push_back(std::move(disk_lru.back().file));
+      disk_index.erase(disk_lru.back().key_string);
+      doomed.push_back(std::move(disk_lru.back().key));
       disk_lru.pop_back();
     }
     return doomed;
@@ -141,13 +93,9 @@ struct BlockCache::Impl {
     disk_index.erase(it);
   }
 
-  static void remove_files(const std::vector<fs::path>& files) {
-    for (const auto& file : files) {
-      std::error_code ec;
-      fs::remove(file, ec);
-      if (ec)
-        log_debug("removing cached block {}: {}", file.string(), ec.message());
-    }
+  void remove_from_disk(const std::vector<BlockKey>& keys) {
+    for (const auto& key : keys)
+      disk.remove(key);
   }
 
   // Enough for a few readers' worth of blocks in flight between eviction and reuse.
@@ -155,6 +103,7 @@ struct BlockCache::Impl {
 
   const BlockCacheConfig config;
   BlockBuffers buffers;
+  DiskTier disk;
   mutable std::mutex mutex;
   std::list<MemoryEntry> memory_lru;  // front: most recently used
   std::unordered_map<std::string, std::list<MemoryEntry>::iterator> memory_index;
@@ -166,7 +115,6 @@ struct BlockCache::Impl {
   std::uint64_t misses = 0;
   // Bumped by invalidate(), so work done outside the lock can tell it may have raced one.
   std::uint64_t epoch = 0;
-  std::uint64_t writes = 0;  // names temporary files
 };
 
 BlockCache::BlockCache(BlockCacheConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
@@ -183,7 +131,7 @@ std::size_t BlockCache::memory_budget() const {
 
 BlockData BlockCache::get(const BlockKey& key) {
   const std::string key_string = block_key_string(key);
-  fs::path file;
+  std::uint64_t bytes = 0;
   std::uint64_t epoch = 0;
   {
     std::lock_guard lock(impl_->mutex);
@@ -198,23 +146,25 @@ BlockData BlockCache::get(const BlockKey& key) {
       return nullptr;
     }
     impl_->disk_lru.splice(impl_->disk_lru.begin(), impl_->disk_lru, it->second);
-    file = it->second->file;
+    bytes = it->second->bytes;
     epoch = impl_->epoch;
   }
 
-  auto data = std::make_shared<std::vector<char>>();
-  const std::error_code ec = read_block_file(file, key, *data);
+  auto data = impl_->buffers.make(static_cast<std::size_t>(bytes));
+  const std::error_code ec = impl_->disk.read(key, static_cast<std::size_t>(bytes), *data);
   std::lock_guard lock(impl_->mutex);
   if (ec) {
-    log_debug("reading cached block {}: {}", file.string(), ec.message());
-    impl_->drop_disk_locked(key_string);
-    Impl::remove_files({file});
+    log_debug("reading cached block {} #{}: {}", key.path, key.index, ec.message());
+    if (auto it = impl_->disk_index.find(key_string); it != impl_->disk_index.end()) {
+      impl_->disk_bytes -= it->second->bytes;
+      impl_->disk_lru.erase(it->second);
+      impl_->disk_index.erase(it);
+      impl_->disk.remove(key);
+    }
     ++impl_->misses;
     return nullptr;
   }
   ++impl_->hits;
-  std::error_code touch_ec;  // keeps LRU order across remounts; failure only costs accuracy
-  fs::last_write_time(file, fs::file_time_type::clock::now(), touch_ec);
   BlockData shared = std::move(data);
   if (epoch == impl_->epoch)
     impl_->insert_memory_locked(key_string, key.path, shared);
@@ -236,43 +186,38 @@ void BlockCache::put(const BlockKey& key, BlockData data, bool to_disk) {
     return;
   const std::string key_string = block_key_string(key);
   std::uint64_t epoch = 0;
-  std::uint64_t unique = 0;
   {
     std::lock_guard lock(impl_->mutex);
     impl_->insert_memory_locked(key_string, key.path, data);
     if (!to_disk || impl_->config.disk_dir.empty() || impl_->disk_index.contains(key_string))
       return;
     epoch = impl_->epoch;
-    unique = (static_cast<std::uint64_t>(::getpid()) << 32) ^ impl_->writes++;
   }
 
-  const fs::path file = impl_->file_for(key_string);
-  if (const std::error_code ec = write_block_file(file, key, *data, unique)) {
-    log_debug("writing cached block {}: {}", file.string(), ec.message());
+  if (const std::error_code ec = impl_->disk.write(key, *data)) {
+    log_debug("writing cached block {} #{}: {}", key.path, key.index, ec.message());
     return;
   }
-  std::error_code size_ec;
-  const std::uint64_t bytes = fs::file_size(file, size_ec);
-  std::vector<fs::path> doomed;
+  std::vector<BlockKey> doomed;
   {
     std::lock_guard lock(impl_->mutex);
-    // An invalidate() during the write may have been for this path: keep the file only if the
-    // block is still in memory (invalidate removes it there too).
+    // An invalidate() during the write may have been for this path: keep the block only if it is
+    // still in memory (invalidate removes it there too).
     const bool raced = epoch != impl_->epoch && !impl_->memory_index.contains(key_string);
-    if (raced || size_ec) {
-      doomed.push_back(file);
+    if (raced) {
+      doomed.push_back(key);
     } else if (!impl_->disk_index.contains(key_string)) {
-      impl_->disk_lru.push_front({key_string, key.path, file, bytes});
+      impl_->disk_lru.push_front({key_string, key, data->size()});
       impl_->disk_index[key_string] = impl_->disk_lru.begin();
-      impl_->disk_bytes += bytes;
+      impl_->disk_bytes += data->size();
       doomed = impl_->evict_disk_locked();
     }
   }
-  Impl::remove_files(doomed);
+  impl_->remove_from_disk(doomed);
 }
 
 void BlockCache::invalidate(std::string_view path) {
-  std::vector<fs::path> doomed;
+  std::vector<BlockKey> doomed;
   {
     std::lock_guard lock(impl_->mutex);
     ++impl_->epoch;
@@ -286,17 +231,17 @@ void BlockCache::invalidate(std::string_view path) {
       }
     }
     for (auto it = impl_->disk_lru.begin(); it != impl_->disk_lru.end();) {
-      if (it->path == path) {
+      if (it->key.path == path) {
         impl_->disk_bytes -= it->bytes;
-        impl_->disk_index.erase(it->key);
-        doomed.push_back(std::move(it->file));
+        impl_->disk_index.erase(it->key_string);
+        doomed.push_back(std::move(it->key));
         it = impl_->disk_lru.erase(it);
       } else {
         ++it;
       }
     }
   }
-  Impl::remove_files(doomed);
+  impl_->remove_from_disk(doomed);
 }
 
 BlockCacheStats BlockCache::stats() const {

@@ -32,10 +32,11 @@ BlockKey key(const std::string& path, std::uint64_t index, std::uint64_t size = 
   return {path, {size, 42}, index};
 }
 
-std::size_t count_block_files(const std::filesystem::path& dir) {
+// Data files in the disk tier: one per (path, version).
+std::size_t count_data_files(const std::filesystem::path& dir) {
   std::size_t n = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file() && e.path().extension() == ".blk")
+    if (e.is_regular_file() && e.path().extension() == ".data")
       ++n;
   }
   return n;
@@ -99,7 +100,7 @@ TEST(BlockCacheTest, DiskTierSurvivesANewCacheOnTheSameDirectory) {
     cache.put(key("/a/file", 1), bytes(60, 'y'));
   }
   BlockCache reopened(c);
-  EXPECT_GT(reopened.stats().disk_bytes, 160u);
+  EXPECT_EQ(reopened.stats().disk_bytes, 160u);
   EXPECT_EQ(reopened.stats().memory_bytes, 0u);
   auto got = reopened.get(key("/a/file", 1));
   ASSERT_NE(got, nullptr);
@@ -131,21 +132,69 @@ TEST(BlockCacheTest, InvalidateRemovesDiskFilesAlsoAfterARemount) {
   BlockCache cache(c);
   cache.invalidate("/gone");
   EXPECT_EQ(cache.get(key("/gone", 0)), nullptr);
-  EXPECT_EQ(count_block_files(dir.path()), 1u);
+  EXPECT_EQ(count_data_files(dir.path()), 1u);
   EXPECT_NE(cache.get(key("/kept", 0)), nullptr);
 }
 
-TEST(BlockCacheTest, DiskBudgetEvictsOldestFiles) {
+TEST(BlockCacheTest, DiskBudgetEvictsOldestBlocks) {
   testsupport::TempDir dir("ftpfs-blockcache");
-  // Each file is 1000 bytes of data plus a small header: three do not fit in 2500.
+  // Three blocks of 1000 bytes do not fit in 2500; the memory tier holds one.
   BlockCache cache(config(1000, 1000, dir.path(), 2500));
-  cache.put(key("/f", 0), bytes(1000, '0'));
-  cache.put(key("/f", 1), bytes(1000, '1'));
-  cache.put(key("/f", 2), bytes(1000, '2'));
-  EXPECT_LE(cache.stats().disk_bytes, 2500u);
-  EXPECT_EQ(count_block_files(dir.path()), 2u);
-  EXPECT_EQ(cache.get(key("/f", 0)), nullptr);
-  EXPECT_NE(cache.get(key("/f", 1)), nullptr);
+  cache.put(key("/f", 0, 3000), bytes(1000, '0'));
+  cache.put(key("/f", 1, 3000), bytes(1000, '1'));
+  cache.put(key("/f", 2, 3000), bytes(1000, '2'));
+  EXPECT_EQ(cache.stats().disk_bytes, 2000u);
+  EXPECT_EQ(cache.get(key("/f", 0, 3000)), nullptr);
+  auto kept = cache.get(key("/f", 1, 3000));
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(*kept, std::vector<char>(1000, '1'));
+}
+
+TEST(BlockCacheTest, BlocksOfOneVersionShareOneDataFile) {
+  testsupport::TempDir dir("ftpfs-blockcache");
+  const BlockCacheConfig c = config(100, 100, dir.path());
+  {
+    BlockCache cache(c);
+    for (std::uint64_t i = 0; i < 20; ++i)
+      cache.put(key("/big", i, 2000), bytes(100, static_cast<char>('a' + i)));
+    cache.put(key("/big", 0, 9999), bytes(100, 'z'));  // another version of the file
+    EXPECT_EQ(count_data_files(dir.path()), 2u);
+  }
+  BlockCache reopened(c);
+  EXPECT_EQ(reopened.stats().disk_bytes, 2100u);
+  for (std::uint64_t i = 0; i < 20; ++i) {
+    auto got = reopened.get(key("/big", i, 2000));
+    ASSERT_NE(got, nullptr) << i;
+    EXPECT_EQ(*got, std::vector<char>(100, static_cast<char>('a' + i))) << i;
+  }
+}
+
+TEST(BlockCacheTest, EvictedBlocksStayGoneAfterARemount) {
+  testsupport::TempDir dir("ftpfs-blockcache");
+  {
+    BlockCache cache(config(100, 100, dir.path(), 300));
+    for (std::uint64_t i = 0; i < 5; ++i)
+      cache.put(key("/f", i, 500), bytes(100, static_cast<char>('a' + i)));
+  }
+  BlockCache reopened(config(100, 100, dir.path(), 300));
+  EXPECT_EQ(reopened.stats().disk_bytes, 300u);
+  EXPECT_EQ(reopened.get(key("/f", 0, 500)), nullptr);
+  EXPECT_EQ(reopened.get(key("/f", 1, 500)), nullptr);
+  auto last = reopened.get(key("/f", 4, 500));
+  ASSERT_NE(last, nullptr);
+  EXPECT_EQ(*last, std::vector<char>(100, 'e'));
+}
+
+TEST(BlockCacheTest, CacheDirectoryOfAnotherBlockSizeIsDiscarded) {
+  testsupport::TempDir dir("ftpfs-blockcache");
+  {
+    BlockCache cache(config(100, 1000, dir.path()));
+    cache.put(key("/a", 0), bytes(100, 'a'));
+  }
+  BlockCache other(config(200, 1000, dir.path()));
+  EXPECT_EQ(other.stats().disk_bytes, 0u);
+  EXPECT_EQ(other.get(key("/a", 0)), nullptr);
+  EXPECT_EQ(count_data_files(dir.path()), 0u);
 }
 
 TEST(BlockCacheTest, CorruptOrStrayFilesAreIgnored) {
@@ -156,8 +205,8 @@ TEST(BlockCacheTest, CorruptOrStrayFilesAreIgnored) {
     cache.put(key("/a", 0), bytes(100, 'a'));
   }
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path())) {
-    if (e.path().extension() == ".blk")
-      std::filesystem::resize_file(e.path(), 20);
+    if (e.path().extension() == ".data")
+      std::filesystem::resize_file(e.path(), 20);  // the block's bytes never reached the disk
   }
   std::ofstream(dir.path() / "ab.tmp.7") << "partial";
   BlockCache cache(c);
