@@ -2,6 +2,11 @@
 
 #include <spdlog/logger.h>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <vector>
+
 #include "ftp/error.h"
 
 namespace ftp {
@@ -115,12 +120,16 @@ class AsioClient::AsioDownload final : public Download {
   Error error_;  // sticky: a failed download stays failed
 };
 
+// Sends on the I/O thread while the caller goes on: write() queues a copy of the data and returns,
+// so the writer's next request (a FUSE write and its staging copy) overlaps the send of this one
+// instead of waiting for it. The queue is bounded; a writer faster than the link waits in write().
 class AsioClient::AsioUpload final : public Upload {
  public:
   AsioUpload(AsioClient& client, SessionLease lease, std::unique_ptr<DataConnection> data)
       : client_(client), lease_(std::move(lease)), data_(std::move(data)) {}
 
   ~AsioUpload() override {
+    wait_until_sent();  // the sender uses this object
     if (!data_ && !lease_)
       return;
     client_.run<int>([this]() -> Awaitable<int> {
@@ -135,51 +144,117 @@ class AsioClient::AsioUpload final : public Upload {
   }
 
   Status write(std::span<const char> data) override {
+    std::unique_lock lock(mutex_);
+    sent_cv_.wait(lock, [&] { return error_.code || queued_ == 0 || queued_ + data.size() <= kMaxQueued; });
     if (error_.code)
       return error_;
-    if (!data_)
+    if (finished_)
       return Error(make_error_code(Errc::protocol_error), "write after finish");
-    return client_.run<Status>([this, data]() -> Awaitable<Status> {
-      auto st = co_await data_->write_all(data);
-      if (!st) {
-        if (st.code() == make_error_code(Errc::timeout)) {
-          lease_.mark_broken();
-          data_.reset();
-          error_ = st.error();
-        } else {
-          // The server may have said why it cut us off (552 disk full, 451...).
-          error_ = co_await lease_->fail_transfer(std::move(data_), st.error());
-        }
-        lease_.release();
-        co_return error_;
-      }
-      written_ += data.size();
-      client_.bytes_up_ += data.size();
-      co_return Status{};
-    });
+    if (data.empty())
+      return Status{};
+    queue_.emplace_back(data.begin(), data.end());
+    queued_ += data.size();
+    if (!sending_) {
+      sending_ = true;
+      asio::co_spawn(client_.io_.context(), send_queued(), [this](std::exception_ptr e) {
+        if (e)
+          stop_sending(Error(make_error_code(Errc::protocol_error), "upload sender failed"));
+      });
+    }
+    return Status{};
   }
 
   Status finish() override {
-    if (error_.code)
-      return error_;
+    wait_until_sent();
+    {
+      std::lock_guard lock(mutex_);
+      if (error_.code)
+        return error_;
+      finished_ = true;
+    }
     if (!data_)
       return Status{};
     return client_.run<Status>([this]() -> Awaitable<Status> {
       auto st = co_await lease_->finish_transfer(std::move(data_), true);
       lease_.release();
-      if (!st)
+      if (!st) {
+        std::lock_guard lock(mutex_);
         error_ = st.error();
+      }
       co_return st;
     });
   }
 
-  std::uint64_t bytes_written() const override { return written_; }
+  std::uint64_t bytes_written() const override { return written_.load(); }
 
  private:
+  static constexpr std::size_t kMaxQueued = 8u << 20;
+
+  // Runs on the I/O thread until the queue is empty or a send fails.
+  Awaitable<void> send_queued() {
+    for (;;) {
+      std::vector<char> chunk;
+      {
+        std::lock_guard lock(mutex_);
+        if (queue_.empty()) {
+          sending_ = false;
+          sent_cv_.notify_all();
+          co_return;
+        }
+        chunk = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      auto st = co_await data_->write_all(chunk);
+      if (!st) {
+        Error error;
+        if (st.code() == make_error_code(Errc::timeout)) {
+          lease_.mark_broken();
+          data_.reset();
+          error = st.error();
+        } else {
+          // The server may have said why it cut us off (552 disk full, 451...).
+          error = co_await lease_->fail_transfer(std::move(data_), st.error());
+        }
+        lease_.release();
+        stop_sending(error);
+        co_return;
+      }
+      written_ += chunk.size();
+      client_.bytes_up_ += chunk.size();
+      {
+        std::lock_guard lock(mutex_);
+        queued_ -= chunk.size();
+      }
+      sent_cv_.notify_all();
+    }
+  }
+
+  void stop_sending(Error error) {
+    std::lock_guard lock(mutex_);
+    error_ = std::move(error);
+    queue_.clear();
+    queued_ = 0;
+    sending_ = false;
+    sent_cv_.notify_all();
+  }
+
+  void wait_until_sent() {
+    std::unique_lock lock(mutex_);
+    sent_cv_.wait(lock, [&] { return !sending_; });
+  }
+
   AsioClient& client_;
+  // Used on the I/O thread only (by the sender, or by finish() and the destructor once it stopped).
   SessionLease lease_;
   std::unique_ptr<DataConnection> data_;
-  std::uint64_t written_ = 0;
+  std::atomic<std::uint64_t> written_{0};
+
+  std::mutex mutex_;
+  std::condition_variable sent_cv_;
+  std::deque<std::vector<char>> queue_;
+  std::size_t queued_ = 0;
+  bool sending_ = false;
+  bool finished_ = false;
   Error error_;
 };
 

@@ -36,8 +36,11 @@ class Download {
 class Upload {
  public:
   virtual ~Upload() = default;
+  // May return before the bytes are on the wire (the data is copied): a failure to send them is
+  // reported by a later write() or by finish(), never lost.
   virtual Status write(std::span<const char> data) = 0;
   virtual Status finish() = 0;
+  // Bytes handed to the data connection so far.
   virtual std::uint64_t bytes_written() const = 0;
 };
 
