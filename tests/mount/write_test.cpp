@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -624,6 +625,24 @@ TEST_F(MountWriteTest, LinksAndForeignOwnersArePermissionErrors) {
   EXPECT_NE(ln.exit_code, 0);
   auto ln_s = run({"ln", "-s", "file", (mnt() / "soft2").string()});
   EXPECT_NE(ln_s.exit_code, 0);
+}
+
+TEST_F(MountWriteTest, ExtendedAttributesAreNotSupported) {
+  server_->write_file("file", "data");
+  ASSERT_NO_FATAL_FAILURE(mount());
+  const auto path = (mnt() / "file").string();
+  char value[64];
+  for (int round = 0; round < 2; ++round) {  // the kernel answers itself after the first time
+    EXPECT_EQ(::getxattr(path.c_str(), "user.test", value, sizeof value), -1);
+    EXPECT_EQ(errno, ENOTSUP) << std::strerror(errno);
+    EXPECT_EQ(::setxattr(path.c_str(), "user.test", "v", 1, 0), -1);
+    EXPECT_EQ(errno, ENOTSUP) << std::strerror(errno);
+  }
+  EXPECT_EQ(::listxattr(path.c_str(), value, sizeof value), 0);  // none, not an error
+  // Writing still works with no xattr support (the kernel checks security.capability on writes).
+  const auto w = write_through(mnt() / "file", "new data", O_WRONLY | O_TRUNC);
+  EXPECT_EQ(w.close_errno, 0) << std::strerror(w.close_errno);
+  EXPECT_EQ(read_file(srv() / "file"), "new data");
 }
 
 TEST_F(MountWriteTest, RandomizedOperationsMatchReference) {
