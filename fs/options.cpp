@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "ftp/error.h"
@@ -326,7 +327,10 @@ ftp::Result<Config> parse_options(const std::vector<std::string>& argv) {
   if (!url)
     return url.error();
   config.url = std::move(*url);
-  config.mountpoint = raw.mountpoint;
+  // Absolute, because the daemon changes to / before anything else looks at the path again.
+  std::error_code absolute_ec;
+  const auto absolute = std::filesystem::absolute(raw.mountpoint, absolute_ec);
+  config.mountpoint = absolute_ec ? std::string(raw.mountpoint) : absolute.string();
 
   config.foreground = raw.foreground != 0 || raw.debug != 0;
   config.debug = raw.debug != 0;

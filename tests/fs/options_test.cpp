@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <algorithm>
 
 namespace {
@@ -29,6 +31,12 @@ TEST(OptionsTest, ParsesPositionalsAndFtpfsOptions) {
   EXPECT_EQ(c->cache_timeout.count(), 2500);
   EXPECT_EQ(c->session.encoding, "GBK");
   EXPECT_TRUE(c->foreground);
+}
+
+TEST(OptionsTest, RelativeMountPointBecomesAbsolute) {
+  auto c = parse({"ftp://h/", "some/dir"});
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->mountpoint, (std::filesystem::current_path() / "some/dir").string());
 }
 
 TEST(OptionsTest, AcceptsOptionsBeforeArgumentsAsMountFuseDoes) {
