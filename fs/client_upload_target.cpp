@@ -13,24 +13,28 @@ class UploadStreamAdapter final : public cache::UploadStream {
   std::unique_ptr<ftp::Upload> upload_;
 };
 
-}  // namespace
-
-std::error_code ClientUploadTarget::open(const std::string& path, bool append,
-                                         std::unique_ptr<cache::UploadStream>& out) {
-  auto upload = client_.upload(path, append ? ftp::UploadMode::append : ftp::UploadMode::replace);
+std::error_code adapt(ftp::Result<std::unique_ptr<ftp::Upload>> upload,
+                      std::unique_ptr<cache::UploadStream>& out) {
   if (!upload)
     return upload.code();
   out = std::make_unique<UploadStreamAdapter>(std::move(*upload));
   return {};
 }
 
+ftp::UploadMode mode_for(bool append) {
+  return append ? ftp::UploadMode::append : ftp::UploadMode::replace;
+}
+
+}  // namespace
+
+std::error_code ClientUploadTarget::open(const std::string& path, bool append,
+                                         std::unique_ptr<cache::UploadStream>& out) {
+  return adapt(client_.upload(path, mode_for(append)), out);
+}
+
 std::error_code ClientUploadTarget::open_if_spare(const std::string& path, bool append,
                                                   std::unique_ptr<cache::UploadStream>& out) {
-  auto upload = client_.upload_if_spare(path, append ? ftp::UploadMode::append : ftp::UploadMode::replace);
-  if (!upload)
-    return upload.code();
-  out = std::make_unique<UploadStreamAdapter>(std::move(*upload));
-  return {};
+  return adapt(client_.upload_if_spare(path, mode_for(append)), out);
 }
 
 std::error_code ClientUploadTarget::remote_size(const std::string& path, std::uint64_t& size) {
