@@ -97,7 +97,7 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
 
   st->session = fuse_get_context()->fuse;
   st->invalidations = std::make_unique<BackgroundQueue>();
-  // The stat() inside waits for this init to be answered, hence the background thread.
+  // Off the FUSE threads: sysfs writes may block, and the mount must be complete first.
   st->invalidations->post([mountpoint = config.mountpoint, kib = conn->max_readahead / 1024] {
     if (auto ec = raise_kernel_readahead(mountpoint, kib))
       spdlog::get("fs")->debug("kernel readahead stays at its default: {}", ec.message());

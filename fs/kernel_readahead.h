@@ -8,8 +8,9 @@
 
 namespace fs {
 
-// Sets /sys/class/bdi/MAJOR:MINOR/read_ahead_kb for the file system mounted at `mountpoint`. Needs
-// the mount to answer (call it off the FUSE threads, after init) and root; returns why not otherwise.
+// Sets /sys/class/bdi/MAJOR:MINOR/read_ahead_kb for the FUSE file system mounted at `mountpoint`
+// (found in /proc/self/mountinfo, so the mount itself is never touched). Needs root; returns why
+// not otherwise.
 std::error_code raise_kernel_readahead(const std::string& mountpoint, unsigned kib);
 
 }  // namespace fs
