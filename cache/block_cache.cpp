@@ -16,8 +16,6 @@ namespace cache {
 
 namespace {
 
-namespace fs = std::filesystem;
-
 template <typename... Args>
 void log_debug(spdlog::format_string_t<Args...> format, Args&&... args) {
   if (auto log = spdlog::get("cache"))

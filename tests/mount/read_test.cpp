@@ -33,10 +33,7 @@ using namespace std::chrono_literals;
 namespace stdfs = std::filesystem;
 
 using testsupport::random_bytes;
-
-std::string read_file(const stdfs::path& p) {
-  return testsupport::read_text_file(p);
-}
+using testsupport::read_text_file;
 
 using MountReadTest = testsupport::VsftpdMountTest;
 
@@ -88,7 +85,7 @@ TEST_F(MountReadTest, CatAndCpOutAreByteExact) {
   server_->write_file("tree/b/c.txt", "ccc");
   ASSERT_NO_FATAL_FAILURE(mount());
 
-  EXPECT_EQ(read_file(mnt() / "empty"), "");
+  EXPECT_EQ(read_text_file(mnt() / "empty"), "");
   auto cat = testsupport::run_command({"cat", (mnt() / "small").string()}, 30s);
   EXPECT_EQ(cat.exit_code, 0);
   EXPECT_EQ(cat.out, "tiny\n");
@@ -98,7 +95,7 @@ TEST_F(MountReadTest, CatAndCpOutAreByteExact) {
   ASSERT_EQ(cp.exit_code, 0) << cp.err;
   EXPECT_EQ(testsupport::sha256_file(out.path() / "tree/a/medium.bin"),
             testsupport::sha256_file(server_->root() / "tree/a/medium.bin"));
-  EXPECT_EQ(read_file(out.path() / "tree/b/c.txt"), "ccc");
+  EXPECT_EQ(read_text_file(out.path() / "tree/b/c.txt"), "ccc");
 }
 
 TEST_F(MountReadTest, LargeFileCopiesByteExact) {
@@ -153,8 +150,8 @@ TEST_F(MountReadTest, ConcurrentReadersOfOneAndOfManyFiles) {
   // More open files than sessions: idle readahead must not hold the sessions others wait for.
   std::vector<std::function<void()>> readers;
   for (int i = 0; i < 8; ++i) {
-    readers.emplace_back([&, i] { same[i] = read_file(mnt() / "f0"); });
-    readers.emplace_back([&, i] { different[i] = read_file(mnt() / ("f" + std::to_string(i))); });
+    readers.emplace_back([&, i] { same[i] = read_text_file(mnt() / "f0"); });
+    readers.emplace_back([&, i] { different[i] = read_text_file(mnt() / ("f" + std::to_string(i))); });
   }
   run_concurrently(readers);
   for (int i = 0; i < 8; ++i) {
@@ -166,8 +163,7 @@ TEST_F(MountReadTest, ConcurrentReadersOfOneAndOfManyFiles) {
 // The kernel's default of 128 KiB readahead for FUSE makes a sequential reader wait on many small
 // requests; as root, ftpfs raises it for its mount to max_readahead (1 MiB).
 TEST_F(MountReadTest, KernelReadaheadOfTheMountIsRaised) {
-  if (::geteuid() != 0)
-    GTEST_SKIP() << "only root may change a mount's readahead";
+  FTPFS_REQUIRE(::geteuid() == 0 ? "" : "only root may change a mount's readahead");
   ASSERT_NO_FATAL_FAILURE(mount());
   struct stat st {};
   ASSERT_EQ(::stat(mnt().c_str(), &st), 0);
@@ -212,17 +208,17 @@ TEST_F(MountReadTest, AwkwardNamesRoundTrip) {
     seen.insert(e.path().filename());
   for (const auto& n : names) {
     EXPECT_TRUE(seen.count(n)) << "missing '" << n << "'";
-    EXPECT_EQ(read_file(mnt() / n), "content of " + n) << n;
+    EXPECT_EQ(read_text_file(mnt() / n), "content of " + n) << n;
   }
 }
 
 TEST_F(MountReadTest, ServerSideReplacementSeenAfterCacheTimeout) {
   server_->write_file("changing", "version one");
   ASSERT_NO_FATAL_FAILURE(mount({"cache_timeout=1"}));
-  EXPECT_EQ(read_file(mnt() / "changing"), "version one");
+  EXPECT_EQ(read_text_file(mnt() / "changing"), "version one");
   server_->write_file("changing", "version two, longer");
   std::this_thread::sleep_for(2500ms);
-  EXPECT_EQ(read_file(mnt() / "changing"), "version two, longer");
+  EXPECT_EQ(read_text_file(mnt() / "changing"), "version two, longer");
 }
 
 TEST_F(MountReadTest, MissingFileIsEnoent) {

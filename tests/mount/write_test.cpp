@@ -34,10 +34,7 @@ using namespace std::chrono_literals;
 namespace stdfs = std::filesystem;
 
 using testsupport::random_bytes;
-
-std::string read_file(const stdfs::path& p) {
-  return testsupport::read_text_file(p);
-}
+using testsupport::read_text_file;
 
 void write_local(const stdfs::path& p, const std::string& data) {
   stdfs::create_directories(p.parent_path());
@@ -141,11 +138,11 @@ TEST_F(MountWriteTest, CpOfEmptyAndSmallFilesReachesServer) {
   }
   ASSERT_TRUE(stdfs::exists(srv() / "empty"));
   EXPECT_EQ(stdfs::file_size(srv() / "empty"), 0u);
-  EXPECT_EQ(read_file(srv() / "small.txt"), "hello, server\n");
+  EXPECT_EQ(read_text_file(srv() / "small.txt"), "hello, server\n");
   EXPECT_EQ(testsupport::sha256_file(srv() / "medium.bin"),
             testsupport::sha256_file(src.path() / "medium.bin"));
   // The mount sees what it wrote.
-  EXPECT_EQ(read_file(mnt() / "small.txt"), "hello, server\n");
+  EXPECT_EQ(read_text_file(mnt() / "small.txt"), "hello, server\n");
   struct stat st {};
   ASSERT_EQ(::stat((mnt() / "medium.bin").c_str(), &st), 0) << std::strerror(errno);
   EXPECT_EQ(static_cast<std::size_t>(st.st_size), medium.size());
@@ -176,20 +173,20 @@ TEST_F(MountWriteTest, OverwriteWithShorterContentLeavesOnlyNewContent) {
   server_->write_file("doc.txt", std::string(100000, 'L') + " the old, long version\n");  // 100023 bytes
   server_->write_file("viacp.txt", std::string(5000, 'O'));
   ASSERT_NO_FATAL_FAILURE(mount());
-  EXPECT_EQ(read_file(mnt() / "doc.txt").size(), 100023u);  // read first, so caches hold the old one
+  EXPECT_EQ(read_text_file(mnt() / "doc.txt").size(), 100023u);  // read first, so caches hold the old one
 
   const auto outcome = write_through(mnt() / "doc.txt", "short\n", O_WRONLY | O_TRUNC);
   EXPECT_EQ(outcome.open_errno, 0) << std::strerror(outcome.open_errno);
   EXPECT_EQ(outcome.write_errno, 0) << std::strerror(outcome.write_errno);
   EXPECT_EQ(outcome.close_errno, 0) << std::strerror(outcome.close_errno);
-  EXPECT_EQ(read_file(srv() / "doc.txt"), "short\n");
-  EXPECT_EQ(read_file(mnt() / "doc.txt"), "short\n");
+  EXPECT_EQ(read_text_file(srv() / "doc.txt"), "short\n");
+  EXPECT_EQ(read_text_file(mnt() / "doc.txt"), "short\n");
 
   testsupport::TempDir src("overwrite");
   write_local(src.path() / "new", "new");
   auto cp = run({"cp", (src.path() / "new").string(), (mnt() / "viacp.txt").string()});
   EXPECT_EQ(cp.exit_code, 0) << cp.err << diagnostics();
-  EXPECT_EQ(read_file(srv() / "viacp.txt"), "new");
+  EXPECT_EQ(read_text_file(srv() / "viacp.txt"), "new");
 }
 
 TEST_F(MountWriteTest, ShellAppendAddsToTheEnd) {
@@ -200,12 +197,12 @@ TEST_F(MountWriteTest, ShellAppendAddsToTheEnd) {
   EXPECT_EQ(first.exit_code, 0) << first.err << diagnostics();
   auto second = run({"sh", "-c", "echo x >> '" + file + "'"});
   EXPECT_EQ(second.exit_code, 0) << second.err << diagnostics();
-  EXPECT_EQ(read_file(srv() / "log.txt"), "line one\nline two\nx\n");
-  EXPECT_EQ(read_file(mnt() / "log.txt"), "line one\nline two\nx\n");
+  EXPECT_EQ(read_text_file(srv() / "log.txt"), "line one\nline two\nx\n");
+  EXPECT_EQ(read_text_file(mnt() / "log.txt"), "line one\nline two\nx\n");
   // Appending to a file that does not exist yet creates it.
   auto fresh = run({"sh", "-c", "echo new >> '" + (mnt() / "fresh.txt").string() + "'"});
   EXPECT_EQ(fresh.exit_code, 0) << fresh.err;
-  EXPECT_EQ(read_file(srv() / "fresh.txt"), "new\n");
+  EXPECT_EQ(read_text_file(srv() / "fresh.txt"), "new\n");
 }
 
 TEST_F(MountWriteTest, TruncateSmallerAndLargerZeroFills) {
@@ -216,20 +213,20 @@ TEST_F(MountWriteTest, TruncateSmallerAndLargerZeroFills) {
 
   auto shrink = run({"truncate", "-s", "30000", path});
   EXPECT_EQ(shrink.exit_code, 0) << shrink.err << diagnostics();
-  EXPECT_TRUE(read_file(srv() / "t.bin") == original.substr(0, 30000))
+  EXPECT_TRUE(read_text_file(srv() / "t.bin") == original.substr(0, 30000))
       << "server has " << stdfs::file_size(srv() / "t.bin") << " bytes";
 
   auto grow = run({"truncate", "-s", "250000", path});
   EXPECT_EQ(grow.exit_code, 0) << grow.err << diagnostics();
   const std::string want = original.substr(0, 30000) + std::string(220000, '\0');
-  const std::string got = read_file(srv() / "t.bin");
+  const std::string got = read_text_file(srv() / "t.bin");
   EXPECT_EQ(got.size(), want.size());
   EXPECT_TRUE(got == want) << "first difference at " << first_difference(got, want);
-  EXPECT_TRUE(read_file(mnt() / "t.bin") == want);
+  EXPECT_TRUE(read_text_file(mnt() / "t.bin") == want);
 
   auto zero = run({"truncate", "-s", "0", path});
   EXPECT_EQ(zero.exit_code, 0) << zero.err;
-  EXPECT_EQ(read_file(srv() / "t.bin"), "");
+  EXPECT_EQ(read_text_file(srv() / "t.bin"), "");
 }
 
 TEST_F(MountWriteTest, DdNotruncIntoTheMiddleOfALargeFile) {
@@ -246,7 +243,7 @@ TEST_F(MountWriteTest, DdNotruncIntoTheMiddleOfALargeFile) {
   reference.replace(1234567, patch.size(), patch);
   write_local(src.path() / "reference", reference);
   ASSERT_EQ(stdfs::file_size(srv() / "big.bin"), reference.size());
-  const std::string got = read_file(srv() / "big.bin");
+  const std::string got = read_text_file(srv() / "big.bin");
   EXPECT_TRUE(got == reference) << "first difference at " << first_difference(got, reference);
   EXPECT_EQ(testsupport::sha256_file(mnt() / "big.bin"), testsupport::sha256_file(src.path() / "reference"));
 }
@@ -283,7 +280,7 @@ TEST_F(MountWriteTest, TouchWithDateSetsServerMtime) {
     ASSERT_EQ(::stat((mnt() / name).c_str(), &mounted), 0) << name;
     EXPECT_EQ(mounted.st_mtim.tv_sec, ref.st_mtim.tv_sec) << name << " through the mount";
   }
-  EXPECT_EQ(read_file(srv() / "existing"), "content");
+  EXPECT_EQ(read_text_file(srv() / "existing"), "content");
 }
 
 TEST_F(MountWriteTest, MkdirParentsCreatesNestedDirectories) {
@@ -304,7 +301,7 @@ TEST_F(MountWriteTest, RmdirOfNonEmptyDirectoryIsEnotempty) {
   ASSERT_NO_FATAL_FAILURE(mount());
   EXPECT_EQ(::rmdir((mnt() / "full").c_str()), -1);
   EXPECT_EQ(errno, ENOTEMPTY) << std::strerror(errno);
-  EXPECT_EQ(read_file(srv() / "full/file"), "x");
+  EXPECT_EQ(read_text_file(srv() / "full/file"), "x");
 }
 
 TEST_F(MountWriteTest, RmRecursiveRemovesTreeFromServer) {
@@ -318,7 +315,7 @@ TEST_F(MountWriteTest, RmRecursiveRemovesTreeFromServer) {
   EXPECT_EQ(rm.exit_code, 0) << rm.err << diagnostics();
   EXPECT_FALSE(stdfs::exists(srv() / "tree"));
   EXPECT_FALSE(stdfs::exists(mnt() / "tree"));
-  EXPECT_EQ(read_file(srv() / "keep"), "keep");
+  EXPECT_EQ(read_text_file(srv() / "keep"), "keep");
 }
 
 TEST_F(MountWriteTest, MvOfFileAndOfDirectory) {
@@ -327,40 +324,40 @@ TEST_F(MountWriteTest, MvOfFileAndOfDirectory) {
   server_->write_file("d/sub/y", "y");
   ASSERT_NO_FATAL_FAILURE(mount());
   // Look first, so stale cache entries would show.
-  EXPECT_EQ(read_file(mnt() / "f.txt"), "file content");
-  EXPECT_EQ(read_file(mnt() / "d/sub/y"), "y");
+  EXPECT_EQ(read_text_file(mnt() / "f.txt"), "file content");
+  EXPECT_EQ(read_text_file(mnt() / "d/sub/y"), "y");
 
   auto mv_file = run({"mv", (mnt() / "f.txt").string(), (mnt() / "g.txt").string()});
   EXPECT_EQ(mv_file.exit_code, 0) << mv_file.err << diagnostics();
   EXPECT_FALSE(stdfs::exists(srv() / "f.txt"));
-  EXPECT_EQ(read_file(srv() / "g.txt"), "file content");
+  EXPECT_EQ(read_text_file(srv() / "g.txt"), "file content");
   EXPECT_FALSE(stdfs::exists(mnt() / "f.txt"));
-  EXPECT_EQ(read_file(mnt() / "g.txt"), "file content");
+  EXPECT_EQ(read_text_file(mnt() / "g.txt"), "file content");
 
   auto mv_dir = run({"mv", (mnt() / "d").string(), (mnt() / "e").string()});
   EXPECT_EQ(mv_dir.exit_code, 0) << mv_dir.err << diagnostics();
   EXPECT_FALSE(stdfs::exists(srv() / "d"));
-  EXPECT_EQ(read_file(srv() / "e/x"), "x");
-  EXPECT_EQ(read_file(srv() / "e/sub/y"), "y");
+  EXPECT_EQ(read_text_file(srv() / "e/x"), "x");
+  EXPECT_EQ(read_text_file(srv() / "e/sub/y"), "y");
   EXPECT_FALSE(stdfs::exists(mnt() / "d"));
-  EXPECT_EQ(read_file(mnt() / "e/sub/y"), "y");
+  EXPECT_EQ(read_text_file(mnt() / "e/sub/y"), "y");
 
   // Into another directory.
   auto mv_into = run({"mv", (mnt() / "g.txt").string(), (mnt() / "e/sub/").string()});
   EXPECT_EQ(mv_into.exit_code, 0) << mv_into.err;
-  EXPECT_EQ(read_file(srv() / "e/sub/g.txt"), "file content");
+  EXPECT_EQ(read_text_file(srv() / "e/sub/g.txt"), "file content");
 }
 
 TEST_F(MountWriteTest, MvOverExistingFileReplacesIt) {
   server_->write_file("src", "the new content");
   server_->write_file("dst", std::string(50000, 'o'));
   ASSERT_NO_FATAL_FAILURE(mount());
-  EXPECT_EQ(read_file(mnt() / "dst").size(), 50000u);
+  EXPECT_EQ(read_text_file(mnt() / "dst").size(), 50000u);
   auto mv = run({"mv", "-f", (mnt() / "src").string(), (mnt() / "dst").string()});
   EXPECT_EQ(mv.exit_code, 0) << mv.err << diagnostics();
   EXPECT_FALSE(stdfs::exists(srv() / "src"));
-  EXPECT_EQ(read_file(srv() / "dst"), "the new content");
-  EXPECT_EQ(read_file(mnt() / "dst"), "the new content");
+  EXPECT_EQ(read_text_file(srv() / "dst"), "the new content");
+  EXPECT_EQ(read_text_file(mnt() / "dst"), "the new content");
 }
 
 TEST_F(MountWriteTest, TarExtractIntoMountReproducesTree) {
@@ -388,11 +385,11 @@ class MountRsyncTest : public MountWriteTest {
   // Changes three files of the sample tree (in the middle, at the end, shorter) and moves their
   // mtimes well away, so rsync's size+mtime check cannot skip them.
   void change_sample_tree(const stdfs::path& root) {
-    std::string medium = read_file(root / "a/medium.bin");
+    std::string medium = read_text_file(root / "a/medium.bin");
     medium.replace(1000000, 5000, random_bytes(5000, 71));
     write_local(root / "a/medium.bin", medium);
     write_local(root / "small.txt", "small file\nand a second line\n");
-    write_local(root / "x/one", read_file(root / "x/one").substr(0, 1000));
+    write_local(root / "x/one", read_text_file(root / "x/one").substr(0, 1000));
     write_local(root / "new file", "added later\n");
     for (const char* name : {"a/medium.bin", "small.txt", "x/one", "new file"})
       stdfs::last_write_time(root / name, stdfs::last_write_time(root / name) + 3600s);
@@ -457,7 +454,7 @@ TEST_F(MountWriteTest, ConcurrentWritersOfDifferentFiles) {
     EXPECT_EQ(outcomes[i].open_errno, 0) << name << ": " << std::strerror(outcomes[i].open_errno);
     EXPECT_EQ(outcomes[i].write_errno, 0) << name << ": " << std::strerror(outcomes[i].write_errno);
     EXPECT_EQ(outcomes[i].close_errno, 0) << name << ": " << std::strerror(outcomes[i].close_errno);
-    EXPECT_TRUE(read_file(srv() / name) == contents[i]) << name << " on the server\n" << diagnostics();
+    EXPECT_TRUE(read_text_file(srv() / name) == contents[i]) << name << " on the server\n" << diagnostics();
   }
 }
 
@@ -492,7 +489,7 @@ TEST_F(MountWriteTest, IdleWriterLeavesTheOnlySessionToOthers) {
     }
     a.write_errno = write_all(fd, first);
     const auto start = std::chrono::steady_clock::now();  // A stays open, its writer idle
-    b = read_file(mnt() / "B");
+    b = read_text_file(mnt() / "B");
     std::error_code ec;
     for (stdfs::directory_iterator it(mnt(), ec); !ec && it != stdfs::directory_iterator(); it.increment(ec))
       names.push_back(it->path().filename().string());
@@ -510,7 +507,7 @@ TEST_F(MountWriteTest, IdleWriterLeavesTheOnlySessionToOthers) {
   EXPECT_EQ(a.open_errno, 0) << std::strerror(a.open_errno);
   EXPECT_EQ(a.write_errno, 0) << std::strerror(a.write_errno);
   EXPECT_EQ(a.close_errno, 0) << std::strerror(a.close_errno);
-  EXPECT_TRUE(read_file(srv() / "A") == first + second) << "A on the server\n" << diagnostics();
+  EXPECT_TRUE(read_text_file(srv() / "A") == first + second) << "A on the server\n" << diagnostics();
 }
 
 // cp within the mount alternates reading the source and writing the destination; with one
@@ -522,7 +519,7 @@ TEST_F(MountWriteTest, CpWithinTheMountWithOneConnection) {
   auto cp = run({"cp", (mnt() / "src.bin").string(), (mnt() / "copy.bin").string()}, 60s);
   ASSERT_FALSE(cp.timed_out) << "cp hung\n" << diagnostics();
   ASSERT_EQ(cp.exit_code, 0) << cp.err << diagnostics();
-  EXPECT_TRUE(read_file(srv() / "copy.bin") == content) << "copy.bin on the server\n" << diagnostics();
+  EXPECT_TRUE(read_text_file(srv() / "copy.bin") == content) << "copy.bin on the server\n" << diagnostics();
 }
 
 TEST_F(MountWriteTest, ReaderOfAPathBeingRewrittenNeverSeesGarbage) {
@@ -530,7 +527,7 @@ TEST_F(MountWriteTest, ReaderOfAPathBeingRewrittenNeverSeesGarbage) {
   const std::string new_content = random_bytes(4 * 1024 * 1024 + 4096, 92);
   server_->write_file("shared.bin", old_content);
   ASSERT_NO_FATAL_FAILURE(mount({"connections=4"}));
-  ASSERT_TRUE(read_file(mnt() / "shared.bin") == old_content);
+  ASSERT_TRUE(read_text_file(mnt() / "shared.bin") == old_content);
 
   std::atomic<bool> writer_done{false};
   WriteOutcome outcome;
@@ -561,7 +558,7 @@ TEST_F(MountWriteTest, ReaderOfAPathBeingRewrittenNeverSeesGarbage) {
   std::mutex garbage_mutex;
   auto reader = [&] {
     while (!writer_done) {
-      const std::string seen = read_file(mnt() / "shared.bin");
+      const std::string seen = read_text_file(mnt() / "shared.bin");
       ++reads;
       if (seen == old_content || is_prefix_of(seen, new_content) || is_prefix_of(seen, old_content))
         continue;
@@ -588,10 +585,10 @@ TEST_F(MountWriteTest, ReaderOfAPathBeingRewrittenNeverSeesGarbage) {
     ADD_FAILURE() << "reader saw neither version: " << g;
   EXPECT_GT(reads.load(), 0);
   // After the writer's close, an open sees the new version in full (close-to-open).
-  const std::string after = read_file(mnt() / "shared.bin");
+  const std::string after = read_text_file(mnt() / "shared.bin");
   EXPECT_EQ(after.size(), new_content.size());
   EXPECT_TRUE(after == new_content) << "first difference at " << first_difference(after, new_content);
-  EXPECT_TRUE(read_file(srv() / "shared.bin") == new_content);
+  EXPECT_TRUE(read_text_file(srv() / "shared.bin") == new_content);
 }
 
 TEST_F(MountWriteTest, ExclusiveCreateOfExistingFileIsEexist) {
@@ -599,12 +596,12 @@ TEST_F(MountWriteTest, ExclusiveCreateOfExistingFileIsEexist) {
   ASSERT_NO_FATAL_FAILURE(mount());
   EXPECT_EQ(::open((mnt() / "there").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), -1);
   EXPECT_EQ(errno, EEXIST) << std::strerror(errno);
-  EXPECT_EQ(read_file(srv() / "there"), "keep me");
+  EXPECT_EQ(read_text_file(srv() / "there"), "keep me");
 
   const auto fresh = write_through(mnt() / "fresh", "exclusive", O_WRONLY | O_CREAT | O_EXCL);
   EXPECT_EQ(fresh.open_errno, 0) << std::strerror(fresh.open_errno);
   EXPECT_EQ(fresh.close_errno, 0) << std::strerror(fresh.close_errno);
-  EXPECT_EQ(read_file(srv() / "fresh"), "exclusive");
+  EXPECT_EQ(read_text_file(srv() / "fresh"), "exclusive");
   EXPECT_EQ(::open((mnt() / "fresh").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), -1);
   EXPECT_EQ(errno, EEXIST) << std::strerror(errno);
 }
@@ -620,7 +617,7 @@ TEST_F(MountWriteTest, LinksAndForeignOwnersArePermissionErrors) {
   EXPECT_EQ(errno, EPERM) << std::strerror(errno);
   EXPECT_FALSE(stdfs::exists(srv() / "hard"));
   EXPECT_FALSE(stdfs::exists(srv() / "soft"));
-  EXPECT_EQ(read_file(srv() / "file"), "data");
+  EXPECT_EQ(read_text_file(srv() / "file"), "data");
   auto ln = run({"ln", (mnt() / "file").string(), (mnt() / "hard2").string()});
   EXPECT_NE(ln.exit_code, 0);
   auto ln_s = run({"ln", "-s", "file", (mnt() / "soft2").string()});
@@ -642,7 +639,7 @@ TEST_F(MountWriteTest, ExtendedAttributesAreNotSupported) {
   // Writing still works with no xattr support (the kernel checks security.capability on writes).
   const auto w = write_through(mnt() / "file", "new data", O_WRONLY | O_TRUNC);
   EXPECT_EQ(w.close_errno, 0) << std::strerror(w.close_errno);
-  EXPECT_EQ(read_file(srv() / "file"), "new data");
+  EXPECT_EQ(read_text_file(srv() / "file"), "new data");
 }
 
 TEST_F(MountWriteTest, RandomizedOperationsMatchReference) {
@@ -707,7 +704,7 @@ TEST_F(MountWriteTest, RandomizedOperationsMatchReference) {
     if (step % 20 == 19 || step == 199) {
       ASSERT_EQ(::close(fd), 0) << "step " << step << ": " << std::strerror(errno) << diagnostics();
       fd = -1;
-      const std::string server_side = read_file(srv() / "rand.bin");
+      const std::string server_side = read_text_file(srv() / "rand.bin");
       ASSERT_EQ(server_side.size(), reference.size()) << "server after step " << step;
       ASSERT_TRUE(server_side == reference)
           << "server after step " << step << " differs at " << first_difference(server_side, reference);
