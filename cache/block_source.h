@@ -24,6 +24,14 @@ class BlockSource {
   virtual ~BlockSource() = default;
   virtual std::error_code open(const std::string& path, std::uint64_t offset,
                                std::unique_ptr<ByteStream>& out) = 0;
+  // Like open(), for work nobody waits for yet (prefetch): succeeds only when a stream can be had
+  // without taking the last one free, and otherwise fails at once with
+  // std::errc::resource_unavailable_try_again instead of waiting. A source without shared streams
+  // simply opens.
+  virtual std::error_code open_if_spare(const std::string& path, std::uint64_t offset,
+                                        std::unique_ptr<ByteStream>& out) {
+    return open(path, offset, out);
+  }
   // True while another caller waits for a stream (on FTP: for a pooled session). A reader that
   // holds an idle stream gives it back then, so that idle readahead never starves other readers.
   virtual bool contended() const { return false; }

@@ -20,15 +20,24 @@ class DownloadStream final : public cache::ByteStream {
   std::unique_ptr<ftp::Download> download_;
 };
 
-}  // namespace
-
-std::error_code ClientBlockSource::open(const std::string& path, std::uint64_t offset,
-                                        std::unique_ptr<cache::ByteStream>& out) {
-  auto download = client_.download(path, offset);
+std::error_code adopt(ftp::Result<std::unique_ptr<ftp::Download>> download,
+                      std::unique_ptr<cache::ByteStream>& out) {
   if (!download)
     return download.code();
   out = std::make_unique<DownloadStream>(std::move(*download));
   return {};
+}
+
+}  // namespace
+
+std::error_code ClientBlockSource::open(const std::string& path, std::uint64_t offset,
+                                        std::unique_ptr<cache::ByteStream>& out) {
+  return adopt(client_.download(path, offset), out);
+}
+
+std::error_code ClientBlockSource::open_if_spare(const std::string& path, std::uint64_t offset,
+                                                 std::unique_ptr<cache::ByteStream>& out) {
+  return adopt(client_.download_if_spare(path, offset), out);
 }
 
 }  // namespace fs

@@ -11,6 +11,8 @@ class ClientBlockSource final : public cache::BlockSource {
   explicit ClientBlockSource(ftp::Client& client) : client_(client) {}
   std::error_code open(const std::string& path, std::uint64_t offset,
                        std::unique_ptr<cache::ByteStream>& out) override;
+  std::error_code open_if_spare(const std::string& path, std::uint64_t offset,
+                                std::unique_ptr<cache::ByteStream>& out) override;
   bool contended() const override { return client_.sessions_wanted(); }
 
  private:

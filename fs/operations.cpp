@@ -71,6 +71,8 @@ Operations::Operations(OperationsConfig config, ftp::Client& client, cache::Meta
                 metadata_.update(path, to_attributes(entry));
               }),
       fetches_(cache::make_fetch_table()),
+      scan_(config_.scan),
+      prefetcher_(blocks_, source_, fetches_, cache::PrefetchConfig{.streams = config_.prefetch_streams}),
       log_(spdlog::get("fs")) {
   if (!log_)
     log_ = std::make_shared<spdlog::logger>("fs");  // no sinks: tests without logging setup
@@ -251,6 +253,8 @@ ftp::Result<std::uint64_t> Operations::open(std::string_view path, int flags) {
     file->version = cache::version_of(*attrs);
     file->reader = std::make_shared<cache::FileReader>(blocks_, source_, fetches_, file->remote_path,
                                                        cache::version_of(*attrs), config_.readahead);
+    if (attrs->kind == cache::FileKind::file)
+      prefetch_siblings(path);
     return add_handle(std::move(file));
   }
   auto staged = stage_for(path, &*attrs, truncating);
@@ -673,6 +677,30 @@ ftp::Status Operations::chown(std::string_view path, std::optional<std::uint32_t
   if ((uid && *uid != attrs->st_uid) || (gid && *gid != attrs->st_gid))
     return errno_error(EPERM, "FTP cannot change a file's owner");
   return {};
+}
+
+void Operations::prefetch_siblings(std::string_view path) {
+  if (config_.prefetch_streams == 0)
+    return;
+  // Only a listing already at hand: a scan lists its directory first (readdir), and a lone open
+  // must not cost a listing.
+  const std::string fuse_dir = parent_path(path);
+  const std::string dir = remote(fuse_dir);
+  auto siblings = metadata_.listing(dir);
+  if (!siblings)
+    return;
+  const auto picked = scan_.on_open(dir, base_name(path), *siblings);
+  if (picked.empty())
+    return;
+  std::vector<cache::PrefetchFile> files;
+  files.reserve(picked.size());
+  for (const auto& [name, attributes] : picked) {
+    std::string remote_path = remote(fuse_dir == "/" ? "/" + name : fuse_dir + "/" + name);
+    if (staged(remote_path))
+      continue;  // being written here: the server's copy is about to change
+    files.push_back({std::move(remote_path), cache::version_of(attributes)});
+  }
+  prefetcher_.add(std::move(files));
 }
 
 void Operations::notify_changed(std::string_view path) {

@@ -23,12 +23,14 @@
 #include <spdlog/logger.h>
 
 #include "cache/block_cache.h"
+#include "cache/file_prefetcher.h"
 #include "cache/file_reader.h"
 #include "cache/metadata_cache.h"
 #include "cache/write_stage.h"
 #include "fs/attributes.h"
 #include "fs/client_block_source.h"
 #include "fs/client_upload_target.h"
+#include "fs/directory_scan.h"
 #include "ftp/client.h"
 
 namespace fs {
@@ -37,6 +39,10 @@ struct OperationsConfig {
   std::string remote_root = "/";  // server directory shown at the mount point
   Ownership owner;
   cache::ReadaheadConfig readahead;
+  // Small files of a directory being read file by file are fetched ahead of the reader, on this
+  // many sessions at most (0: never); see fs/directory_scan.h.
+  DirectoryScanLimits scan;
+  unsigned prefetch_streams = 0;
   cache::WriteStageConfig staging;  // where writes are staged and failed uploads are kept
   // Told (FUSE path) when content changed through the mount, so kernel caches can be dropped.
   std::function<void(const std::string&)> on_content_changed;
@@ -93,6 +99,8 @@ class Operations {
   struct stat stat_of(const cache::FileAttributes& a) const;
   std::shared_ptr<OpenFile> find(std::uint64_t handle);
   void notify_changed(std::string_view path);
+  // A read-only open: when it continues a scan of its directory, prefetch what comes next.
+  void prefetch_siblings(std::string_view path);
   std::shared_ptr<cache::FileReader> current_reader(OpenFile& file);
   // After a failed change, ask the server what is really there (the cache may be stale).
   ftp::Result<cache::FileAttributes> fresh_attributes(std::string_view path);
@@ -111,6 +119,8 @@ class Operations {
   ClientBlockSource source_;
   ClientUploadTarget target_;
   std::shared_ptr<cache::FetchTable> fetches_;
+  DirectoryScan scan_;
+  cache::FilePrefetcher prefetcher_;  // after source_ and fetches_: stops before they go
 
   std::mutex handles_mutex_;
   std::unordered_map<std::uint64_t, std::shared_ptr<OpenFile>> handles_;

@@ -347,12 +347,27 @@ Result<DirEntry> AsioClient::stat(std::string_view path) {
 }
 
 Result<std::unique_ptr<Download>> AsioClient::download(std::string_view path, std::uint64_t offset) {
+  return start_download(path, offset, false);
+}
+
+Result<std::unique_ptr<Download>> AsioClient::download_if_spare(std::string_view path, std::uint64_t offset) {
+  return start_download(path, offset, true);
+}
+
+Result<std::unique_ptr<Download>> AsioClient::start_download(std::string_view path, std::uint64_t offset,
+                                                             bool spare_only) {
   if (auto bad = check_name(path); !bad)
     return bad.error();
   using R = Result<std::unique_ptr<Download>>;
-  return run<R>([this, path, offset]() -> Awaitable<R> {
+  return run<R>([this, path, offset, spare_only]() -> Awaitable<R> {
     for (int attempt = 0;; ++attempt) {
-      auto lease = co_await pool_->acquire();
+      // (No co_await inside ?: here: g++ 12 miscompiles it.)
+      Result<SessionLease> lease = Error(make_error_code(Errc::cancelled));
+      if (spare_only) {
+        lease = co_await pool_->try_acquire_spare();
+      } else {
+        lease = co_await pool_->acquire();
+      }
       if (!lease)
         co_return lease.error();
       auto data = co_await (*lease)->start_retrieve(path, offset);

@@ -43,6 +43,7 @@ class AsioClient final : public Client {
   Result<std::vector<DirEntry>> list(std::string_view dir) override;
   Result<DirEntry> stat(std::string_view path) override;
   Result<std::unique_ptr<Download>> download(std::string_view path, std::uint64_t offset) override;
+  Result<std::unique_ptr<Download>> download_if_spare(std::string_view path, std::uint64_t offset) override;
   Result<std::unique_ptr<Upload>> upload(std::string_view path, UploadMode mode) override;
   Result<std::unique_ptr<Upload>> upload_if_spare(std::string_view path, UploadMode mode) override;
   Status make_directory(std::string_view path) override;
@@ -69,6 +70,10 @@ class AsioClient final : public Client {
   // Leases a session and runs op(Session&) on it, with the one retry described above.
   template <class R, class Op>
   Awaitable<R> with_session(Op op, bool idempotent);
+  // download() and download_if_spare(): REST+RETR on a session leased with acquire() or, when
+  // spare_only, with try_acquire_spare().
+  Result<std::unique_ptr<Download>> start_download(std::string_view path, std::uint64_t offset,
+                                                   bool spare_only);
   // upload() and upload_if_spare(): STOR/APPE on a session leased with acquire() or, when
   // spare_only, with try_acquire_spare().
   Result<std::unique_ptr<Upload>> start_upload(std::string_view path, UploadMode mode, bool spare_only);

@@ -57,6 +57,10 @@ class Client {
   virtual Result<DirEntry> stat(std::string_view path) = 0;
 
   virtual Result<std::unique_ptr<Download>> download(std::string_view path, std::uint64_t offset) = 0;
+  // Like download(), for a transfer nobody waits for yet (prefetch): same rule as upload_if_spare().
+  virtual Result<std::unique_ptr<Download>> download_if_spare(std::string_view path, std::uint64_t offset) {
+    return download(path, offset);
+  }
   virtual Result<std::unique_ptr<Upload>> upload(std::string_view path, UploadMode mode) = 0;
   // Like upload(), for a transfer that may stay open while its writer is idle (streaming a file as
   // it is written): starts only on a session that is free right now and is not the last one free,

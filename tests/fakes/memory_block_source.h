@@ -29,6 +29,7 @@ class MemoryBlockSource final : public cache::BlockSource {
     std::chrono::microseconds delay{0};  // before each read
     std::size_t max_chunk = 64 * 1024;   // bytes per read at most
     int max_streams = INT_MAX;           // open() waits while this many streams are open
+    bool no_spare = false;               // open_if_spare() always refuses
   };
 
   void set_file(const std::string& path, std::vector<char> content) {
@@ -53,7 +54,19 @@ class MemoryBlockSource final : public cache::BlockSource {
     out = std::make_unique<Stream>(*this, it->second, offset, options_);
     return {};
   }
+  std::error_code open_if_spare(const std::string& path, std::uint64_t offset,
+                                std::unique_ptr<cache::ByteStream>& out) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (options_.no_spare || open_streams_ + 1 >= options_.max_streams) {
+        ++refused_;
+        return std::make_error_code(std::errc::resource_unavailable_try_again);
+      }
+    }
+    return open(path, offset, out);
+  }
   bool contended() const override { return waiting_.load() > 0; }
+  int refused() const { return refused_.load(); }
 
   int opens() const { return opens_.load(); }
   std::uint64_t bytes_read() const { return bytes_read_.load(); }
@@ -107,6 +120,7 @@ class MemoryBlockSource final : public cache::BlockSource {
   std::atomic<std::uint64_t> bytes_read_{0};
   std::atomic<int> open_streams_{0};
   std::atomic<int> waiting_{0};
+  std::atomic<int> refused_{0};
   std::condition_variable streams_cv_;
 };
 

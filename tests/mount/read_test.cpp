@@ -18,6 +18,7 @@
 #include <functional>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/support/file_data.h"
@@ -158,6 +159,65 @@ TEST_F(MountReadTest, ConcurrentReadersOfOneAndOfManyFiles) {
     EXPECT_TRUE(same[i] == contents[0]) << "reader " << i << " of f0";
     EXPECT_TRUE(different[i] == contents[i]) << "reader of f" << i;
   }
+}
+
+// How many times the server was asked for a file of `dir` (RETR lines in its protocol log).
+int retrievals_in(const std::string& log, std::string_view dir) {
+  int count = 0;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("\"RETR ") != std::string::npos && line.find(std::string(dir) + "/") != std::string::npos)
+      ++count;
+  }
+  return count;
+}
+
+// cp -r reads one file at a time; ftpfs fetches the next small files of the directory in parallel
+// on spare sessions, and the reader then finds them in the cache: every file still crosses the
+// network exactly once and arrives byte-exact.
+TEST_F(MountReadTest, CpOfManySmallFilesFetchesEachFileOnce) {
+  std::vector<std::string> contents;
+  for (int i = 0; i < 120; ++i) {
+    contents.push_back(
+        random_bytes(20000 + static_cast<std::size_t>(i) * 97, 300 + static_cast<unsigned>(i)));
+    server_->write_file("many/f" + std::to_string(1000 + i), contents.back());
+  }
+  ASSERT_NO_FATAL_FAILURE(mount());
+  testsupport::TempDir out("cp-many");
+  auto cp = testsupport::run_command({"cp", "-r", (mnt() / "many").string(), out.path().string()}, 120s);
+  ASSERT_EQ(cp.exit_code, 0) << cp.err;
+  for (int i = 0; i < 120; ++i) {
+    const std::string name = "f" + std::to_string(1000 + i);
+    EXPECT_TRUE(read_text_file(out.path() / "many" / name) == contents[static_cast<std::size_t>(i)]) << name;
+  }
+  EXPECT_EQ(retrievals_in(server_->log(), "many"), 120);
+}
+
+TEST_F(MountReadTest, ReadingFilesOneByOneFetchesTheNextOnesAheadAndALoneReadDoesNot) {
+  for (int i = 0; i < 40; ++i) {
+    server_->write_file("scan/f" + std::to_string(100 + i),
+                        random_bytes(5000, 500 + static_cast<unsigned>(i)));
+    server_->write_file("lone/f" + std::to_string(100 + i),
+                        random_bytes(5000, 600 + static_cast<unsigned>(i)));
+  }
+  ASSERT_NO_FATAL_FAILURE(mount());
+  ASSERT_EQ(testsupport::run_command({"ls", "-l", (mnt() / "lone").string(), (mnt() / "scan").string()}, 30s)
+                .exit_code,
+            0);
+
+  EXPECT_EQ(read_text_file(mnt() / "lone/f120").size(), 5000u);
+  EXPECT_EQ(read_text_file(mnt() / "scan/f100").size(), 5000u);
+  EXPECT_EQ(read_text_file(mnt() / "scan/f101").size(), 5000u);
+  // Two files of scan/ read one after the other: the following ones are fetched without being asked.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (retrievals_in(server_->log(), "scan") < 10 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_GE(retrievals_in(server_->log(), "scan"), 10);
+  // One file of lone/ read: nothing else of lone/ was fetched.
+  EXPECT_EQ(retrievals_in(server_->log(), "lone"), 1);
+  for (int i = 0; i < 40; ++i)
+    EXPECT_EQ(read_text_file(mnt() / ("scan/f" + std::to_string(100 + i))).size(), 5000u);
+  EXPECT_EQ(retrievals_in(server_->log(), "scan"), 40);
 }
 
 // The kernel's default of 128 KiB readahead for FUSE makes a sequential reader wait on many small
