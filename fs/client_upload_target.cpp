@@ -38,7 +38,7 @@ std::error_code ClientUploadTarget::open_if_spare(const std::string& path, bool 
 }
 
 std::error_code ClientUploadTarget::remote_size(const std::string& path, std::uint64_t& size) {
-  auto entry = client_.stat(path);
+  auto entry = client_.stat_size(path);
   if (!entry)
     return entry.code();
   if (!entry->size)

@@ -67,8 +67,13 @@ Operations::Operations(OperationsConfig config, ftp::Client& client, cache::Meta
       source_(client),
       target_(client,
               [this](const std::string& path, const ftp::DirEntry& entry) {
-                // The size check after an upload told us the server's new attributes.
-                metadata_.update(path, to_attributes(entry));
+                // The size check after an upload told us the server's new attributes. Without MLST
+                // it asked for the size alone (a round trip less per file): the server set the
+                // mtime just now, and the next listing brings its exact value.
+                auto attributes = to_attributes(entry);
+                if (!entry.mtime)
+                  attributes.mtime = std::chrono::system_clock::now();
+                metadata_.update(path, attributes);
               }),
       fetches_(cache::make_fetch_table()),
       scan_(config_.scan),

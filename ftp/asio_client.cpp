@@ -294,6 +294,10 @@ Result<std::unique_ptr<AsioClient>> AsioClient::connect(SessionConfig config, Se
   return client;
 }
 
+void AsioClient::open_spare_session() {
+  asio::post(io_.context(), [this] { pool_->open_spare(); });
+}
+
 bool AsioClient::sessions_wanted() const {
   return pool_->stats().waiting > 0;
 }
@@ -343,6 +347,15 @@ Result<DirEntry> AsioClient::stat(std::string_view path) {
   using R = Result<DirEntry>;
   return run<R>([this, path]() -> Awaitable<R> {
     co_return co_await with_session<R>([path](Session& s) { return s.stat(path); }, true);
+  });
+}
+
+Result<DirEntry> AsioClient::stat_size(std::string_view path) {
+  if (auto bad = check_name(path); !bad)
+    return bad.error();
+  using R = Result<DirEntry>;
+  return run<R>([this, path]() -> Awaitable<R> {
+    co_return co_await with_session<R>([path](Session& s) { return s.stat_size(path); }, true);
   });
 }
 

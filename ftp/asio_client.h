@@ -42,6 +42,7 @@ class AsioClient final : public Client {
 
   Result<std::vector<DirEntry>> list(std::string_view dir) override;
   Result<DirEntry> stat(std::string_view path) override;
+  Result<DirEntry> stat_size(std::string_view path) override;
   Result<std::unique_ptr<Download>> download(std::string_view path, std::uint64_t offset) override;
   Result<std::unique_ptr<Download>> download_if_spare(std::string_view path, std::uint64_t offset) override;
   Result<std::unique_ptr<Upload>> upload(std::string_view path, UploadMode mode) override;
@@ -54,6 +55,10 @@ class AsioClient final : public Client {
   Status set_mtime(std::string_view path, std::chrono::system_clock::time_point mtime) override;
   Features features() const override { return features_; }
   bool sessions_wanted() const override;
+
+  // Opens a second session in the background (SessionPool::open_spare): the mount's first
+  // streaming upload or prefetch then starts without a login round trip sequence.
+  void open_spare_session();
 
   // The working directory the server put us in at login (PWD), e.g. "/" or "/home/user".
   std::string initial_directory() const { return initial_dir_; }

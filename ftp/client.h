@@ -55,6 +55,9 @@ class Client {
   // Attributes of one path (MLST where offered, else SIZE+MDTM / a probe with CWD). The name of the
   // returned entry is the last path component ("/" for the root).
   virtual Result<DirEntry> stat(std::string_view path) = 0;
+  // For checking an upload: the size in one round trip (MLST where offered, else SIZE, without
+  // mtime); stat() where the server has neither.
+  virtual Result<DirEntry> stat_size(std::string_view path) { return stat(path); }
 
   virtual Result<std::unique_ptr<Download>> download(std::string_view path, std::uint64_t offset) = 0;
   // Like download(), for a transfer nobody waits for yet (prefetch): same rule as upload_if_spare().

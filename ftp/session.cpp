@@ -392,6 +392,32 @@ Awaitable<Result<DirEntry>> Session::stat(std::string_view path) {
   co_return co_await stat_without_mlst(path, *server_path);
 }
 
+Awaitable<Result<DirEntry>> Session::stat_size(std::string_view path) {
+  if (features_.mlst || !features_.size || is_root(path))
+    co_return co_await stat(path);
+  auto server_path = codec_.to_server(path);
+  if (!server_path)
+    co_return server_path.error();
+  auto size = co_await exchange("SIZE", *server_path);
+  if (!size) {
+    // Missing, a directory, or SIZE refused here: stat() tells which (more round trips, only
+    // when something is wrong anyway).
+    if (!broken_ && (size.code() == make_error_code(Errc::file_unavailable) ||
+                     size.code() == make_error_code(Errc::not_supported)))
+      co_return co_await stat(path);
+    co_return size.error();
+  }
+  unsigned long long value = 0;
+  if (size->code != 213 || size->lines.empty() ||
+      std::sscanf(size->lines.front().c_str(), "%llu", &value) != 1)
+    co_return note(make_error(Errc::protocol_error, "SIZE reply without a size: " + size->summary()));
+  DirEntry entry;
+  entry.name = base_name(path);
+  entry.type = FileType::file;
+  entry.size = value;
+  co_return entry;
+}
+
 Awaitable<Result<DirEntry>> Session::stat_without_mlst(std::string_view path,
                                                        const std::string& server_path) {
   DirEntry entry;

@@ -54,6 +54,9 @@ class Session {
 
   Awaitable<Result<std::vector<DirEntry>>> list(std::string_view dir);
   Awaitable<Result<DirEntry>> stat(std::string_view path);
+  // A file's size in one round trip (MLST where offered, else SIZE alone, so no mtime), for
+  // checking an upload; stat() where the server has neither.
+  Awaitable<Result<DirEntry>> stat_size(std::string_view path);
 
   // Starts RETR (after REST when offset > 0); the caller reads the returned data connection and
   // then calls finish_transfer() at its end, or abort_transfer() to stop early.

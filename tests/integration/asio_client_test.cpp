@@ -328,6 +328,34 @@ TEST_F(AsioClientTest, FallsBackToPasvAndListWithoutMlsd) {
   EXPECT_TRUE(saw_command_starting_with("LIST -a"));
 }
 
+// Checking an upload's size costs one round trip: SIZE alone without MLST, MLST where offered.
+TEST_F(AsioClientTest, StatSizeAsksOneQuestion) {
+  server_.set_features("211-Features:\r\n SIZE\r\n MDTM\r\n211 End\r\n");
+  server_.add_file("/up.bin", std::string(1234, 'x'));
+  auto client = connect();
+  ASSERT_TRUE(client);
+  auto st = client->stat_size("/up.bin");
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(st->size, 1234u);
+  EXPECT_FALSE(st->mtime.has_value());
+  EXPECT_TRUE(saw_command_starting_with("SIZE /up.bin"));
+  EXPECT_FALSE(saw_command_starting_with("MDTM"));
+  EXPECT_EQ(client->stat_size("/missing").code(), ftp::make_error_code(Errc::not_found));
+}
+
+TEST_F(AsioClientTest, StatSizeUsesMlstWhereOffered) {
+  server_.add_file("/up.bin", std::string(77, 'x'));
+  auto client = connect();
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(client->features().mlst);
+  auto st = client->stat_size("/up.bin");
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(st->size, 77u);
+  EXPECT_TRUE(st->mtime.has_value());
+  EXPECT_TRUE(saw_command_starting_with("MLST"));
+  EXPECT_FALSE(saw_command_starting_with("SIZE"));
+}
+
 TEST_F(AsioClientTest, PassiveReplyWithPrivateAddressUsesControlPeer) {
   server_.set_handler([](const std::string& line) -> std::string {
     return line == "EPSV" ? "502 EPSV not implemented\r\n" : "";
