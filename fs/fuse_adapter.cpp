@@ -117,6 +117,7 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
     st->mounted = std::move(*mounted);
     st->started = true;
     st->mounted->report_statistics_on_signal();
+    st->mounted->open_spare_session();
     spdlog::get("main")->info("mounted {} on {}", config.url.display(), config.mountpoint);
   }
   return st;

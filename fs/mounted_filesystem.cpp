@@ -71,6 +71,10 @@ void MountedFilesystem::report_statistics_on_signal() {
   reporter_ = std::make_unique<SignalReporter>([this] { return statistics(); }, spdlog::get("main"));
 }
 
+void MountedFilesystem::open_spare_session() {
+  client_->open_spare_session();
+}
+
 MountedFilesystem::~MountedFilesystem() {
   reporter_.reset();
   // Operations hold readers that use the client: tear down in reverse order of use.

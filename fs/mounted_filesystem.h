@@ -32,6 +32,9 @@ class MountedFilesystem {
   std::string statistics() const;
   // Starts answering SIGUSR1 with statistics() in the log.
   void report_statistics_on_signal();
+  // For the real mount (not the foreground login check): a second session opens in the
+  // background, ready for the first upload or prefetch.
+  void open_spare_session();
 
  private:
   explicit MountedFilesystem(const Config& config);

@@ -145,6 +145,13 @@ Awaitable<Result<SessionLease>> SessionPool::try_acquire_spare() {
     if (waiting_ > 0 || free_now() < 2)
       co_return refuse();
 
+    // Two idle sessions: one is taken, the other is proven to be there for everyone else.
+    if (idle_.size() >= 2) {
+      SessionLease lease;
+      if (co_await take_idle(lease))
+        co_return std::move(lease);
+      continue;  // dead ones were dropped: look again
+    }
     // A new session proves that the server accepts one more connection; an idle one proves nothing
     // about the slot left for others. After failed connects, do not add to the backoff here.
     if (open_ < limit_ && consecutive_failures_ == 0) {
@@ -186,8 +193,33 @@ void SessionPool::wake_one() {
   }
 }
 
+void SessionPool::open_spare() {
+  if (shut_down_ || open_ >= std::min(2u, limit_.load()))
+    return;
+  ++opening_spares_;
+  asio::co_spawn(
+      ex_,
+      [this]() -> Awaitable<void> {
+        {
+          bool capped = false;
+          auto lease = co_await open_new(capped);  // given back as idle at the end of this scope
+        }
+        if (--opening_spares_ == 0 && spares_done_)
+          spares_done_->cancel();
+      },
+      asio::detached);
+}
+
 Awaitable<void> SessionPool::shutdown() {
   shut_down_ = true;
+  if (opening_spares_ > 0) {
+    asio::steady_timer done(ex_, asio::steady_timer::time_point::max());
+    spares_done_ = &done;
+    boost::system::error_code ignored;
+    while (opening_spares_ > 0)
+      co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    spares_done_ = nullptr;
+  }
   auto idle = std::move(idle_);
   idle_.clear();
   for (auto& session : idle) {

@@ -84,10 +84,16 @@ class SessionPool {
   // A session only when one is free right now (idle, or a new one may be opened) and leasing it still
   // leaves at least one more for other callers under the current limit, with nobody waiting; never
   // waits for another lease. Refuses with std::errc::resource_unavailable_try_again otherwise. While
-  // the pool may still grow it opens a new session rather than taking the idle one, so a server's
-  // real connection limit (421) is found here, and refused, before anyone depends on it.
+  // the pool may still grow and fewer than two sessions are idle, it opens a new session rather than
+  // taking the idle one, so a server's real connection limit (421) is found here, and refused,
+  // before anyone depends on it; with two idle, one proven session stays for the others.
   Awaitable<Result<SessionLease>> try_acquire_spare();
+  // Opens one more session in the background while fewer than two are open, so that the first
+  // transfer that must leave a session to others (try_acquire_spare) finds a proven spare instead
+  // of logging in first. Failures only lower the limit (421) or are forgotten.
+  void open_spare();
   // Says QUIT on idle sessions and refuses new leases; leased sessions close when given back.
+  // Waits for a session open_spare() is still opening.
   Awaitable<void> shutdown();
 
   PoolStats stats() const;
@@ -113,6 +119,8 @@ class SessionPool {
   std::list<asio::steady_timer*> waiters_;  // acquire() calls waiting for a session, oldest first
   unsigned consecutive_failures_ = 0;
   bool shut_down_ = false;
+  unsigned opening_spares_ = 0;                // open_spare() coroutines still running
+  asio::steady_timer* spares_done_ = nullptr;  // shutdown() waits on it for them
 
   std::atomic<unsigned> open_{0};
   std::atomic<unsigned> in_use_{0};

@@ -363,4 +363,53 @@ TEST_F(AsioClientVsftpdTest, SpareOnlyUploadFindsTheServersConnectionLimit) {
   EXPECT_TRUE(entries) << entries.error().message();
 }
 
+// Waits up to 5 s for the pool to reach a state; true if it did.
+template <typename Pred>
+bool pool_reaches(AsioClient& client, Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!pred(client.stats().pool)) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// The mount opens a second session in the background: the first streaming upload then starts on
+// it at once instead of logging in (about six round trips on a far server).
+TEST_F(AsioClientVsftpdTest, SpareSessionOpensInTheBackgroundAndServesTheFirstStreamingUpload) {
+  auto c = config();
+  c.max_sessions = 4;
+  auto client = AsioClient::connect(c);
+  ASSERT_TRUE(client) << client.error().message();
+  (*client)->open_spare_session();
+  ASSERT_TRUE(pool_reaches(
+      **client, [](const ftp::PoolStats& p) { return p.sessions_open == 2 && p.sessions_in_use == 0; }));
+  auto up = (*client)->upload_if_spare(remote("a.bin"), ftp::UploadMode::replace);
+  ASSERT_TRUE(up) << up.error().message();
+  EXPECT_EQ((*client)->stats().pool.generation, 2u);  // no third login
+  const std::string data = pattern(1u << 20, 5);
+  ASSERT_TRUE((*up)->write(data));
+  ASSERT_TRUE((*up)->finish());
+  up->reset();
+  EXPECT_EQ(read_local(server_->root() / "a.bin"), data);
+}
+
+TEST_F(AsioClientVsftpdTest, SpareSessionOnAOneConnectionServerOnlyLowersTheLimit) {
+  server_.reset();
+  server_ = std::make_unique<testsupport::VsftpdServer>(testsupport::VsftpdOptions{.max_per_ip = 1});
+  ASSERT_TRUE(server_->started()) << server_->error();
+  auto c = config();
+  c.max_sessions = 4;
+  auto client = AsioClient::connect(c);
+  ASSERT_TRUE(client) << client.error().message();
+  (*client)->open_spare_session();
+  ASSERT_TRUE(pool_reaches(**client, [](const ftp::PoolStats& p) { return p.limit == 1; }));
+  EXPECT_EQ((*client)->stats().pool.sessions_open, 1u);
+  auto entries = (*client)->list(server_->remote_root());
+  EXPECT_TRUE(entries) << entries.error().message();
+  auto up = (*client)->upload_if_spare(remote("a.bin"), ftp::UploadMode::replace);
+  EXPECT_EQ(up.code(), std::errc::resource_unavailable_try_again);
+}
+
 }  // namespace
