@@ -169,8 +169,15 @@ class Bench:
             return size_mb / secs
 
         def ftpfs_warm():
-            secs, cmds["warm"] = self.counted(lambda: self.timed(lambda: self.read_file(os.path.join(self.mnt, path))))
-            return size_mb / secs
+            # The first re-read right after the cold read shares the CPU with the disk tier's
+            # writeback; later ones show the steady state. Both are reported.
+            rates = []
+            for i in range(3):
+                secs, c = self.counted(lambda: self.timed(lambda: self.read_file(os.path.join(self.mnt, path))))
+                if i == 0:
+                    cmds["warm"] = c
+                rates.append(size_mb / secs)
+            return rates[0], max(rates)
 
         def ftpfs_remount():
             # A new mount over the cache_dir the cold read filled: the disk tier, no page cache.
@@ -180,13 +187,15 @@ class Bench:
 
         # On a shared machine single runs vary a lot: each side gets BENCH_REPEAT interleaved tries
         # and keeps its best.
-        cold = warm = disk = curl_cold = curl_warm = None
+        cold = warm = warm_best = disk = curl_cold = curl_warm = None
         best = lambda old, new: new if old is None or (new is not None and new > old) else old
         for _ in range(max(1, self.a.repeat)):
             c = self.ftpfs_part(ftpfs_cold)
             cold = best(cold, c)
             if c is not None:
-                warm = best(warm, self.ftpfs_part(ftpfs_warm))
+                w = self.ftpfs_part(ftpfs_warm)
+                if w is not None:
+                    warm, warm_best = best(warm, w[0]), best(warm_best, w[1])
                 disk = best(disk, self.ftpfs_part(ftpfs_remount))
             self.drop_caches()
             t, curl_cmds = self.counted(
@@ -195,7 +204,9 @@ class Bench:
             curl_warm = best(curl_warm,
                              size_mb / self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{path}")))
         self.add(f"sequential read {self.a.size_mb} MiB, cold (best of {self.a.repeat})", "MB/s", cold, curl_cold, True)
-        self.add(f"sequential re-read {self.a.size_mb} MiB, warm", "MB/s", warm, curl_warm, True)
+        self.add(f"sequential re-read {self.a.size_mb} MiB, warm (first re-read)", "MB/s", warm, curl_warm, True)
+        self.add(f"sequential re-read {self.a.size_mb} MiB, warm (best of 3 re-reads)", "MB/s", warm_best, curl_warm,
+                 True)
         self.add(f"sequential read {self.a.size_mb} MiB, remount (disk tier)", "MB/s", disk, curl_warm, True)
         self.add_commands("sequential read, cold", cmds.get("cold"), curl_cmds)
         self.add_commands("sequential re-read, warm", cmds.get("warm"), curl_cmds)
