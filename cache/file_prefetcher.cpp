@@ -38,12 +38,6 @@ void FilePrefetcher::add(std::vector<PrefetchFile> files) {
   cv_.notify_all();
 }
 
-void FilePrefetcher::clear() {
-  std::lock_guard lock(mutex_);
-  queue_.clear();
-  cv_.notify_all();
-}
-
 bool FilePrefetcher::wait_idle(std::chrono::milliseconds limit) {
   std::unique_lock lock(mutex_);
   return cv_.wait_for(lock, limit, [&] { return queue_.empty() && busy_ == 0; });

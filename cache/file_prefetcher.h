@@ -52,8 +52,6 @@ class FilePrefetcher {
 
   // Queues files after those already queued.
   void add(std::vector<PrefetchFile> files);
-  // Drops what is queued (a new scan elsewhere); transfers in progress finish.
-  void clear();
   // Waits until nothing is queued or being fetched, at most `limit`; true if idle (for tests).
   bool wait_idle(std::chrono::milliseconds limit);
   PrefetchStats stats() const;

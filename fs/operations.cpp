@@ -689,8 +689,7 @@ void Operations::prefetch_siblings(std::string_view path) {
     return;
   // Only a listing already at hand: a scan lists its directory first (readdir), and a lone open
   // must not cost a listing.
-  const std::string fuse_dir = parent_path(path);
-  const std::string dir = remote(fuse_dir);
+  const std::string dir = remote(parent_path(path));
   auto siblings = metadata_.listing(dir);
   if (!siblings)
     return;
@@ -700,7 +699,7 @@ void Operations::prefetch_siblings(std::string_view path) {
   std::vector<cache::PrefetchFile> files;
   files.reserve(picked.size());
   for (const auto& [name, attributes] : picked) {
-    std::string remote_path = remote(fuse_dir == "/" ? "/" + name : fuse_dir + "/" + name);
+    std::string remote_path = join_remote(dir, "/" + name);
     if (staged(remote_path))
       continue;  // being written here: the server's copy is about to change
     files.push_back({std::move(remote_path), cache::version_of(attributes)});
