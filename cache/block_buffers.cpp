@@ -2,32 +2,40 @@
 
 namespace cache {
 
-BlockBuffers::BlockBuffers(std::size_t max_free) : free_(std::make_shared<FreeList>()) {
-  free_->max_free = max_free;
+BlockBuffers::BlockBuffers(std::size_t max_free_bytes) : free_(std::make_shared<FreeList>()) {
+  free_->max_bytes = max_free_bytes;
 }
 
-std::shared_ptr<std::vector<char>> BlockBuffers::make(std::size_t length) {
-  std::unique_ptr<std::vector<char>> buffer;
+std::shared_ptr<BlockBytes> BlockBuffers::make(std::size_t length) {
+  std::unique_ptr<BlockBytes> buffer;
   {
     std::lock_guard lock(free_->mutex);
     // A small block (a small file, a file's last block) in a large recycled buffer would hold far
     // more memory than the cache's budget counts: such blocks get buffers of their own size.
-    if (!free_->buffers.empty() && length <= free_->buffers.back()->capacity() &&
-        length >= free_->buffers.back()->capacity() / 2) {
-      buffer = std::move(free_->buffers.back());
-      free_->buffers.pop_back();
+    auto& list = free_->buffers;
+    if (!list.empty() && length <= list.back()->capacity() && length >= list.back()->capacity() / 2) {
+      buffer = std::move(list.back());
+      list.pop_back();
+      free_->bytes -= buffer->capacity();
     }
   }
-  if (!buffer)
-    buffer = std::make_unique<std::vector<char>>();
-  // Only bytes beyond the buffer's previous size are zeroed; blocks mostly have one size.
-  buffer->resize(length);
-  return std::shared_ptr<std::vector<char>>(buffer.release(), [free = free_](std::vector<char>* released) {
-    std::unique_ptr<std::vector<char>> owned(released);
+  if (buffer)
+    buffer->resize(length);
+  else
+    buffer = std::make_unique<BlockBytes>(length);
+  return std::shared_ptr<BlockBytes>(buffer.release(), [free = free_](BlockBytes* released) {
+    std::unique_ptr<BlockBytes> owned(released);
     std::lock_guard lock(free->mutex);
-    if (free->buffers.size() < free->max_free)
+    if (free->bytes + owned->capacity() <= free->max_bytes) {
+      free->bytes += owned->capacity();
       free->buffers.push_back(std::move(owned));
+    }
   });
+}
+
+std::size_t BlockBuffers::free_bytes() const {
+  std::lock_guard lock(free_->mutex);
+  return free_->bytes;
 }
 
 }  // namespace cache

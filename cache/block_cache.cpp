@@ -1,6 +1,7 @@
 #include "cache/block_cache.h"
 
 #include <algorithm>
+#include <cstring>
 #include <list>
 #include <mutex>
 #include <unordered_map>
@@ -24,11 +25,21 @@ void log_debug(spdlog::format_string_t<Args...> format, Args&&... args) {
 
 }  // namespace
 
+std::size_t copy_slices(const std::vector<BlockSlice>& slices, std::span<char> buf) {
+  std::size_t n = 0;
+  for (const auto& slice : slices) {
+    std::memcpy(buf.data() + n, slice.block->data() + slice.offset, slice.length);
+    n += slice.length;
+  }
+  return n;
+}
+
 struct BlockCache::Impl {
   struct MemoryEntry {
     std::string key;
     std::string path;
     BlockData data;
+    unsigned uses = 0;  // get() hits since it came into memory
   };
   struct DiskEntry {
     std::string key_string;
@@ -37,7 +48,10 @@ struct BlockCache::Impl {
   };
 
   explicit Impl(BlockCacheConfig c)
-      : config(std::move(c)), buffers(kFreeBuffers), disk(config.disk_dir, config.block_size) {
+      : config(std::move(c)),
+        // Enough for a readahead window's worth of blocks between their release and their reuse.
+        buffers(std::max<std::size_t>(config.memory_budget / 4, 4 * config.block_size)),
+        disk(config.disk_dir, config.block_size) {
     if (!config.disk_dir.empty())
       scan_disk();
   }
@@ -55,19 +69,23 @@ struct BlockCache::Impl {
     remove_from_disk(evict_disk_locked());
   }
 
-  void insert_memory_locked(const std::string& key, const std::string& path, BlockData data) {
-    if (auto it = memory_index.find(key); it != memory_index.end()) {
-      memory_bytes -= it->second->data->size();
-      memory_lru.erase(it->second);
-      memory_index.erase(it);
-    }
+  void insert_memory_locked(const std::string& key, const std::string& path, BlockData data, unsigned uses) {
+    erase_memory_locked(key);
     memory_bytes += data->size();
-    memory_lru.push_front({key, path, std::move(data)});
+    memory_lru.push_front({key, path, std::move(data), uses});
     memory_index[key] = memory_lru.begin();
     while (memory_bytes > config.memory_budget && !memory_lru.empty()) {
       memory_bytes -= memory_lru.back().data->size();
       memory_index.erase(memory_lru.back().key);
       memory_lru.pop_back();
+    }
+  }
+
+  void erase_memory_locked(const std::string& key) {
+    if (auto it = memory_index.find(key); it != memory_index.end()) {
+      memory_bytes -= it->second->data->size();
+      memory_lru.erase(it->second);
+      memory_index.erase(it);
     }
   }
 
@@ -95,9 +113,6 @@ struct BlockCache::Impl {
     for (const auto& key : keys)
       disk.remove(key);
   }
-
-  // Enough for a few readers' worth of blocks in flight between eviction and reuse.
-  static constexpr std::size_t kFreeBuffers = 64;
 
   const BlockCacheConfig config;
   BlockBuffers buffers;
@@ -127,7 +142,8 @@ std::size_t BlockCache::memory_budget() const {
   return impl_->config.memory_budget;
 }
 
-BlockData BlockCache::get(const BlockKey& key) {
+BlockData BlockCache::get(const BlockKey& key, Access access) {
+  const unsigned use = access == Access::use ? 1 : 0;
   const std::string key_string = block_key_string(key);
   std::uint64_t bytes = 0;
   std::uint64_t epoch = 0;
@@ -135,6 +151,7 @@ BlockData BlockCache::get(const BlockKey& key) {
     std::lock_guard lock(impl_->mutex);
     if (auto it = impl_->memory_index.find(key_string); it != impl_->memory_index.end()) {
       impl_->memory_lru.splice(impl_->memory_lru.begin(), impl_->memory_lru, it->second);
+      it->second->uses += use;
       ++impl_->hits;
       return it->second->data;
     }
@@ -149,7 +166,7 @@ BlockData BlockCache::get(const BlockKey& key) {
   }
 
   auto data = impl_->buffers.make(static_cast<std::size_t>(bytes));
-  const std::error_code ec = impl_->disk.read(key, static_cast<std::size_t>(bytes), *data);
+  const std::error_code ec = impl_->disk.read(key, *data);
   std::lock_guard lock(impl_->mutex);
   if (ec) {
     log_debug("reading cached block {} #{}: {}", key.path, key.index, ec.message());
@@ -165,11 +182,11 @@ BlockData BlockCache::get(const BlockKey& key) {
   ++impl_->hits;
   BlockData shared = std::move(data);
   if (epoch == impl_->epoch)
-    impl_->insert_memory_locked(key_string, key.path, shared);
+    impl_->insert_memory_locked(key_string, key.path, shared, use);
   return shared;
 }
 
-std::shared_ptr<std::vector<char>> BlockCache::new_block(std::size_t length) {
+std::shared_ptr<BlockBytes> BlockCache::new_block(std::size_t length) {
   return impl_->buffers.make(length);
 }
 
@@ -179,19 +196,43 @@ bool BlockCache::contains(const BlockKey& key) const {
   return impl_->memory_index.contains(key_string) || impl_->disk_index.contains(key_string);
 }
 
+bool BlockCache::in_memory(const BlockKey& key) const {
+  const std::string key_string = block_key_string(key);
+  std::lock_guard lock(impl_->mutex);
+  return impl_->memory_index.contains(key_string);
+}
+
 void BlockCache::put(const BlockKey& key, BlockData data, bool to_disk) {
   if (!data)
     return;
-  const std::string key_string = block_key_string(key);
   std::uint64_t epoch = 0;
   {
     std::lock_guard lock(impl_->mutex);
-    impl_->insert_memory_locked(key_string, key.path, data);
-    if (!to_disk || impl_->config.disk_dir.empty() || impl_->disk_index.contains(key_string))
-      return;
+    impl_->insert_memory_locked(block_key_string(key), key.path, data, 0);
     epoch = impl_->epoch;
   }
+  if (to_disk)
+    put_on_disk(key, data, epoch);
+}
 
+std::uint64_t BlockCache::epoch() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->epoch;
+}
+
+bool BlockCache::has_disk_tier() const {
+  return !impl_->config.disk_dir.empty();
+}
+
+void BlockCache::put_on_disk(const BlockKey& key, const BlockData& data, std::uint64_t epoch) {
+  if (!data || impl_->config.disk_dir.empty())
+    return;
+  const std::string key_string = block_key_string(key);
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (epoch != impl_->epoch || impl_->disk_index.contains(key_string))
+      return;
+  }
   if (const std::error_code ec = impl_->disk.write(key, *data)) {
     log_debug("writing cached block {} #{}: {}", key.path, key.index, ec.message());
     return;
@@ -199,10 +240,8 @@ void BlockCache::put(const BlockKey& key, BlockData data, bool to_disk) {
   std::vector<BlockKey> doomed;
   {
     std::lock_guard lock(impl_->mutex);
-    // An invalidate() during the write may have been for this path: keep the block only if it is
-    // still in memory (invalidate removes it there too).
-    const bool raced = epoch != impl_->epoch && !impl_->memory_index.contains(key_string);
-    if (raced) {
+    // An invalidate() during the write may have been for this path: the copy is not kept then.
+    if (epoch != impl_->epoch) {
       doomed.push_back(key);
     } else if (!impl_->disk_index.contains(key_string)) {
       impl_->disk_lru.push_front({key_string, key, data->size()});
@@ -212,6 +251,14 @@ void BlockCache::put(const BlockKey& key, BlockData data, bool to_disk) {
     }
   }
   impl_->remove_from_disk(doomed);
+}
+
+void BlockCache::release(const BlockKey& key) {
+  const std::string key_string = block_key_string(key);
+  std::lock_guard lock(impl_->mutex);
+  if (auto it = impl_->memory_index.find(key_string);
+      it != impl_->memory_index.end() && it->second->uses <= 1)
+    impl_->erase_memory_locked(key_string);
 }
 
 void BlockCache::invalidate(std::string_view path) {

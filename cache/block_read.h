@@ -1,12 +1,13 @@
 #pragma once
-// Reading one block's bytes from a stream positioned at the block's start. Shared by a file's
-// readahead (FileReader) and by the prefetch of whole small files (FilePrefetcher).
+// Receiving blocks from a stream positioned at the first one's start, with the next blocks already
+// queued on the stream while one is handed on. Shared by a file's readahead (FileReader) and by the
+// prefetch of whole small files (FilePrefetcher).
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <system_error>
-#include <vector>
 
 #include "cache/block_cache.h"
 #include "cache/block_source.h"
@@ -15,42 +16,58 @@ namespace cache {
 
 struct BlockRead {
   std::error_code ec;
-  std::shared_ptr<std::vector<char>> data;
+  std::shared_ptr<BlockBytes> data;
   bool complete = false;  // all `length` bytes arrived
-  bool canceled = false;
 };
 
-// `canceled` is polled between reads so a reader that seeks away or closes does not wait for a
-// whole block. For the file's last block (`last`) the stream is read once more to see its end: the
-// transfer then completes with the server's 226 instead of an ABOR when the stream is dropped.
-template <typename Canceled>
-BlockRead read_block(BlockCache& blocks, ByteStream& stream, std::size_t length, bool last,
-                     Canceled canceled) {
-  BlockRead r;
-  r.data = blocks.new_block(length);
-  std::size_t filled = 0;
-  while (filled < length) {
-    if (canceled()) {
-      r.canceled = true;
-      return r;
-    }
+// One block queued on a stream. Its address must not change until it is collected (a deque or a
+// heap allocation keeps it in place).
+class QueuedBlock {
+ public:
+  // Queues a buffer of `length` bytes on the stream. For the file's last block (`last`) a one-byte
+  // probe follows, which sees the data's end: the transfer then completes with the server's 226
+  // instead of an ABOR when the stream is dropped.
+  QueuedBlock(BlockCache& blocks, ByteStream& stream, std::uint64_t index, std::size_t length, bool last)
+      : index_(index), length_(length), last_(last), data_(blocks.new_block(length)) {
+    stream.queue({data_->data(), length_});
+    if (last_)
+      stream.queue({probe_, sizeof probe_});
+  }
+  QueuedBlock(const QueuedBlock&) = delete;
+  QueuedBlock& operator=(const QueuedBlock&) = delete;
+
+  std::uint64_t index() const { return index_; }
+
+  // Waits for the block; a short one means the server's file ended early.
+  BlockRead collect(ByteStream& stream) {
+    BlockRead r;
     std::size_t n = 0;
-    r.ec = stream.read(std::span<char>(r.data->data() + filled, length - filled), n);
+    r.ec = stream.next(n);
     if (r.ec)
       return r;
-    if (n == 0)
-      break;  // the server's file is shorter than the version we expected
-    filled += n;
+    data_->resize(n);
+    r.complete = n == length_;
+    if (last_) {
+      std::size_t ignored = 0;
+      // A failure or extra bytes here only mean the transfer is aborted as before.
+      (void)stream.next(ignored);
+    }
+    r.data = std::move(data_);
+    return r;
   }
-  r.data->resize(filled);
-  r.complete = filled == length;
-  if (r.complete && last) {
-    char probe[1];
-    std::size_t n = 0;
-    // A failure or extra bytes here only mean the transfer is aborted as before.
-    (void)stream.read(std::span<char>(probe, sizeof probe), n);
-  }
-  return r;
+
+ private:
+  std::uint64_t index_;
+  std::size_t length_;
+  bool last_;
+  std::shared_ptr<BlockBytes> data_;
+  char probe_[1] = {};
+};
+
+// One block, queued and collected.
+inline BlockRead read_block(BlockCache& blocks, ByteStream& stream, std::size_t length, bool last) {
+  QueuedBlock block(blocks, stream, 0, length, last);
+  return block.collect(stream);
 }
 
 }  // namespace cache

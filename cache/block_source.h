@@ -11,12 +11,22 @@
 
 namespace cache {
 
-// A forward-only stream of a file's bytes from some offset (one REST+RETR on FTP).
+// A forward-only stream of a file's bytes from some offset (one REST+RETR on FTP), read through
+// buffers handed over ahead of time: queue() gives it a buffer to fill with its next bytes, next()
+// waits for the oldest queued buffer. A stream on a network connection receives into the queued
+// buffers while the caller handles earlier ones, so a caller that keeps a few queued never lets the
+// transfer pause between blocks.
 class ByteStream {
  public:
   virtual ~ByteStream() = default;
-  // Reads up to buf.size() bytes into buf; n == 0 with no error means a verified end of file.
-  virtual std::error_code read(std::span<char> buf, std::size_t& n) = 0;
+  // The buffer must stay valid until next() returned it, or until the stream is destroyed.
+  virtual void queue(std::span<char> buf) = 0;
+  // The oldest queued buffer's byte count: its size, or less at the verified end of the data (0 for
+  // a buffer queued after the end).
+  virtual std::error_code next(std::size_t& n) = 0;
+  // Makes a waiting next(), and every later one, fail at once (a reader seeked away or closed).
+  // Callable from any thread.
+  virtual void cancel() = 0;
 };
 
 class BlockSource {

@@ -30,6 +30,11 @@ std::error_code last_error() {
   return {errno, std::generic_category()};
 }
 
+// Whole pages, as O_DIRECT transfers need.
+std::size_t padded_length(std::size_t length) {
+  return (length + BlockBytes::kAlignment - 1) / BlockBytes::kAlignment * BlockBytes::kAlignment;
+}
+
 std::error_code corrupt() {
   return std::make_error_code(std::errc::illegal_byte_sequence);
 }
@@ -121,7 +126,69 @@ std::error_code read_journal(const fs::path& file, std::size_t block_size, Block
 
 }  // namespace
 
-DiskTier::DiskTier(fs::path dir, std::size_t block_size) : dir_(std::move(dir)), block_size_(block_size) {}
+DiskTier::DiskTier(fs::path dir, std::size_t block_size)
+    : dir_(std::move(dir)), block_size_(block_size), direct_(block_size % BlockBytes::kAlignment == 0) {}
+
+DiskTier::OpenVersion::~OpenVersion() {
+  if (data >= 0)
+    ::close(data);
+  if (journal >= 0)
+    ::close(journal);
+}
+
+std::shared_ptr<DiskTier::OpenVersion> DiskTier::open_version_locked(const VersionFiles& files,
+                                                                     const BlockKey& key, bool create,
+                                                                     std::error_code& ec) {
+  const std::string name = files.journal.string();
+  for (auto it = open_.begin(); it != open_.end(); ++it) {
+    if (it->first == name && (!create || it->second->journal >= 0)) {
+      open_.splice(open_.begin(), open_, it);
+      return open_.front().second;
+    }
+  }
+  forget_open_locked(files);
+  auto version = std::make_shared<OpenVersion>();
+  if (create) {
+    fs::create_directories(files.data.parent_path(), ec);
+    if (ec)
+      return nullptr;
+  }
+  const int flags = create ? O_RDWR | O_CREAT : O_RDONLY;
+  if (direct_.load()) {
+    version->data = ::open(files.data.c_str(), flags | O_DIRECT | O_CLOEXEC, 0600);
+    if (version->data < 0 && errno == EINVAL)
+      direct_ = false;  // the filesystem refuses O_DIRECT (tmpfs, some FUSE and network ones)
+    version->direct = version->data >= 0;
+  }
+  if (version->data < 0)
+    version->data = ::open(files.data.c_str(), flags | O_CLOEXEC, 0600);
+  if (version->data < 0) {
+    ec = last_error();
+    return nullptr;
+  }
+  if (create) {
+    version->journal = ::open(files.journal.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (version->journal < 0) {
+      ec = last_error();
+      return nullptr;
+    }
+    struct stat st {};
+    if (::fstat(version->journal, &st) == 0 && st.st_size == 0) {
+      const std::string header = header_bytes(key, block_size_);  // a new journal
+      if ((ec = write_all(version->journal, header.data(), header.size(), 0, true)))
+        return nullptr;
+    }
+  }
+  open_.emplace_front(name, version);
+  if (open_.size() > kOpenVersions)
+    open_.pop_back();
+  return version;
+}
+
+void DiskTier::forget_open_locked(const VersionFiles& files) {
+  const std::string name = files.journal.string();
+  open_.remove_if([&](const auto& entry) { return entry.first == name; });
+}
 
 DiskTier::VersionFiles DiskTier::files_for(const BlockKey& key) const {
   const std::string hash = block_key_hash(block_key_string(BlockKey{key.path, key.version, 0}));
@@ -191,51 +258,59 @@ std::vector<DiskTier::Found> DiskTier::scan() {
   return found;
 }
 
-std::error_code DiskTier::append_record(const VersionFiles& files, const BlockKey& key, std::uint64_t index,
-                                        std::uint64_t length, bool removed) {
-  Fd journal(::open(files.journal.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
-  if (!journal)
-    return last_error();
+std::error_code DiskTier::append_record(OpenVersion& files, std::uint64_t index, std::uint64_t length,
+                                        bool removed) {
   std::string bytes;
-  struct stat st {};
-  if (::fstat(journal.get(), &st) == 0 && st.st_size == 0)
-    bytes = header_bytes(key, block_size_);  // a new journal
   put_raw<std::uint64_t>(bytes, removed ? (index | kRemoved) : index);
   put_raw<std::uint64_t>(bytes, length);
-  return write_all(journal.get(), bytes.data(), bytes.size(), 0, true);
+  return write_all(files.journal, bytes.data(), bytes.size(), 0, true);
 }
 
-std::error_code DiskTier::write(const BlockKey& key, const std::vector<char>& data) {
+std::error_code DiskTier::write(const BlockKey& key, const BlockBytes& data) {
   const VersionFiles files = files_for(key);
   std::lock_guard lock(mutex_);
   std::error_code ec;
-  fs::create_directories(files.data.parent_path(), ec);
-  if (ec)
+  auto version = open_version_locked(files, key, true, ec);
+  if (!version)
     return ec;
-  {
-    Fd fd(::open(files.data.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-    if (!fd)
-      return last_error();
-    if (auto wec =
-            write_all(fd.get(), data.data(), data.size(), static_cast<off_t>(key.index * block_size_), false))
-      return wec;
+  // Under O_DIRECT lengths are whole pages: the last block's padding (zeroed by BlockBytes) goes to
+  // disk too, past the length the journal records.
+  const auto offset = static_cast<off_t>(key.index * block_size_);
+  std::error_code wec = write_all(version->data, data.data(),
+                                  version->direct ? padded_length(data.size()) : data.size(), offset, false);
+  if (version->direct && wec == std::errc::invalid_argument) {
+    // The filesystem took O_DIRECT at open but not for writes: buffered from now on.
+    direct_ = false;
+    forget_open_locked(files);
+    if (!(version = open_version_locked(files, key, true, ec)))
+      return ec;
+    wec = write_all(version->data, data.data(), data.size(), offset, false);
   }
+  if (wec)
+    return wec;
   // Journaled only once the bytes are in the data file.
-  if (auto jec = append_record(files, key, key.index, data.size(), false))
+  if (auto jec = append_record(*version, key.index, data.size(), false))
     return jec;
   ++live_[files.journal.string()];
   return {};
 }
 
-std::error_code DiskTier::read(const BlockKey& key, std::size_t length, std::vector<char>& data) {
+std::error_code DiskTier::read(const BlockKey& key, BlockBytes& data) {
   const VersionFiles files = files_for(key);
-  Fd fd(::open(files.data.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd)
-    return last_error();
-  data.resize(length);
+  std::shared_ptr<OpenVersion> version;
+  {
+    std::lock_guard lock(mutex_);
+    std::error_code ec;
+    if (!(version = open_version_locked(files, key, false, ec)))
+      return ec;
+  }
+  const std::size_t length = data.size();
+  // A direct read asks for whole pages; it may end early at the end of a data file written without
+  // padding (by a buffered write), and only `length` bytes are needed.
+  const std::size_t want = version->direct ? padded_length(length) : length;
   std::size_t done = 0;
   while (done < length) {
-    const ssize_t r = ::pread(fd.get(), data.data() + done, length - done,
+    const ssize_t r = ::pread(version->data, data.data() + done, want - done,
                               static_cast<off_t>(key.index * block_size_ + done));
     if (r < 0 && errno == EINTR)
       continue;
@@ -244,7 +319,10 @@ std::error_code DiskTier::read(const BlockKey& key, std::size_t length, std::vec
     if (r == 0)
       return corrupt();  // the data file is shorter than its journal says
     done += static_cast<std::size_t>(r);
+    if (version->direct && done % BlockBytes::kAlignment != 0 && done < length)
+      return corrupt();  // a direct read cannot continue from an unaligned offset
   }
+  data.resize(length);
   return {};
 }
 
@@ -256,18 +334,18 @@ void DiskTier::remove(const BlockKey& key) {
   if (it == live_.end() || it->second <= 1) {
     if (it != live_.end())
       live_.erase(it);
+    forget_open_locked(files);
     fs::remove(files.data, ec);
     fs::remove(files.journal, ec);
     return;
   }
   --it->second;
-  Fd fd(::open(files.data.c_str(), O_WRONLY | O_CLOEXEC));
-  if (fd) {
+  if (auto version = open_version_locked(files, key, true, ec)) {
     // Gives the space back now; a failure only delays that until the version's last block goes.
-    (void)::fallocate(fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+    (void)::fallocate(version->data, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                       static_cast<off_t>(key.index * block_size_), static_cast<off_t>(block_size_));
+    (void)append_record(*version, key.index, 0, true);
   }
-  (void)append_record(files, key, key.index, 0, true);
 }
 
 }  // namespace cache

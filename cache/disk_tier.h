@@ -9,10 +9,19 @@
 // with its journal. The journal's header also records the block size, so a cache directory used
 // with another block size is discarded rather than misread. Thread-safe; LRU order and the budget
 // are the caller's business (BlockCache).
+//
+// Data files are written and read with O_DIRECT where the filesystem allows it (block sizes that are
+// a multiple of the page size; BlockBytes are page-aligned): the bytes go between the block's memory
+// and the disk without a copy into the page cache, which cost a cold sequential read as much CPU
+// time as receiving the data, and the page cache keeps room for what the system reads. A file's last
+// block is padded to a whole page on disk; the journal records its real length.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <list>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <system_error>
@@ -35,9 +44,9 @@ class DiskTier {
   // (unreadable journals, data files without one, files of another block size, temporary files).
   std::vector<Found> scan();
 
-  std::error_code write(const BlockKey& key, const std::vector<char>& data);
-  // Reads a block that write() or scan() reported; `length` is its size.
-  std::error_code read(const BlockKey& key, std::size_t length, std::vector<char>& data);
+  std::error_code write(const BlockKey& key, const BlockBytes& data);
+  // Reads a block that write() or scan() reported; data.size() is its length.
+  std::error_code read(const BlockKey& key, BlockBytes& data);
   void remove(const BlockKey& key);
 
  private:
@@ -46,15 +55,34 @@ class DiskTier {
     std::filesystem::path journal;
   };
   VersionFiles files_for(const BlockKey& key) const;
-  std::error_code append_record(const VersionFiles& files, const BlockKey& key, std::uint64_t index,
-                                std::uint64_t length, bool removed);
+
+  // A version's files, open. Shared, so a reader can use them while another thread closes the cache
+  // entry.
+  struct OpenVersion {
+    int data = -1;
+    int journal = -1;  // opened for appending by the writer only
+    bool direct = false;
+    ~OpenVersion();
+  };
+  // The version's files from the cache of open ones (opening them, and for `create` creating them);
+  // null when they cannot be opened. Caller holds mutex_.
+  std::shared_ptr<OpenVersion> open_version_locked(const VersionFiles& files, const BlockKey& key,
+                                                   bool create, std::error_code& ec);
+  void forget_open_locked(const VersionFiles& files);
+  std::error_code append_record(OpenVersion& files, std::uint64_t index, std::uint64_t length, bool removed);
 
   const std::filesystem::path dir_;
   const std::size_t block_size_;
+  // Cleared when the filesystem refuses O_DIRECT (tmpfs, some FUSE and network filesystems).
+  std::atomic<bool> direct_;
   std::mutex mutex_;
   // Live blocks per version (keyed by the journal's path), to delete a version's files with its
   // last block.
   std::unordered_map<std::string, std::size_t> live_;
+  // The versions used last, with their files open (keyed by the journal's path, most recent first):
+  // a block costs a write, not two open() and close() calls with it.
+  static constexpr std::size_t kOpenVersions = 8;
+  std::list<std::pair<std::string, std::shared_ptr<OpenVersion>>> open_;
 };
 
 }  // namespace cache

@@ -1,7 +1,7 @@
 #include "cache/fetch_table.h"
 
-#include <pthread.h>
-#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <utility>
 
@@ -49,9 +49,12 @@ void FetchTable::Claim::finish(FetchResult result) {
 void FetchTable::Claim::finish_and_store(BlockCache& blocks, BlockKey key, BlockData data) {
   if (!fetch_)
     return;
-  table_->deliver(fetch_, FetchResult::fetched(data));
-  table_->store(blocks, std::move(key), std::move(data), std::move(fetch_));
-  fetch_.reset();
+  // In memory before the fetch is forgotten: a reader that comes later finds it there.
+  const std::uint64_t epoch = blocks.epoch();
+  blocks.put(key, data, /*to_disk=*/false);
+  finish(FetchResult::fetched(data));
+  if (blocks.has_disk_tier())
+    table_->store(blocks, std::move(key), std::move(data), epoch);
 }
 
 FetchTable::~FetchTable() {
@@ -100,27 +103,23 @@ void FetchTable::forget(const std::shared_ptr<Fetch>& fetch) {
     in_flight_.erase(it);
 }
 
-void FetchTable::store(BlockCache& blocks, BlockKey key, BlockData data, std::shared_ptr<Fetch> fetch) {
-  {
-    std::unique_lock lock(store_mutex_);
-    if (!stopping_ && queued_bytes_ + data->size() <= kMaxQueuedBytes) {
-      queued_bytes_ += data->size();
-      stores_.push_back({&blocks, std::move(key), std::move(data), std::move(fetch)});
-      if (!store_thread_.joinable())
-        store_thread_ = std::thread([this] { run_stores(); });
-      lock.unlock();
-      store_cv_.notify_one();
-      return;
-    }
-  }
-  blocks.put(key, std::move(data), /*to_disk=*/false);
-  forget(fetch);
+void FetchTable::store(BlockCache& blocks, BlockKey key, BlockData data, std::uint64_t epoch) {
+  std::unique_lock lock(store_mutex_);
+  if (stopping_ || queued_bytes_ + data->size() > kMaxQueuedBytes)
+    return;
+  queued_bytes_ += data->size();
+  stores_.push_back({&blocks, std::move(key), std::move(data), epoch});
+  if (!store_thread_.joinable())
+    store_thread_ = std::thread([this] { run_stores(); });
+  lock.unlock();
+  store_cv_.notify_one();
 }
 
 void FetchTable::run_stores() {
-  // Writing the disk tier is background work; a reader must never wait for it.
-  sched_param idle{};
-  (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+  // Writing the disk tier is background work; a reader must never wait for it. The writes are
+  // O_DIRECT (cache/disk_tier.h): little CPU, mostly waiting for the disk. The lowest normal
+  // priority still gets a turn now and then on busy CPUs, where SCHED_IDLE would starve it.
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
   std::unique_lock lock(store_mutex_);
   while (true) {
     store_cv_.wait(lock, [&] { return stopping_ || !stores_.empty(); });
@@ -129,8 +128,7 @@ void FetchTable::run_stores() {
     Store s = std::move(stores_.front());
     stores_.pop_front();
     lock.unlock();
-    s.blocks->put(s.key, s.data);
-    forget(s.fetch);
+    s.blocks->put_on_disk(s.key, s.data, s.epoch);
     lock.lock();
     queued_bytes_ -= s.data->size();
   }

@@ -50,9 +50,9 @@ class FetchTable {
     explicit operator bool() const { return fetch_ != nullptr; }
     // Errors reach every waiter but are not remembered: the next reader fetches again.
     void finish(FetchResult result);
-    // Hands a whole block to every waiter now and puts it into `blocks` on the table's background
-    // thread, so the stream that fetched it goes on reading while the disk tier writes a file.
-    // Until the block is in the cache, joiners get it from here instead of fetching it again.
+    // Puts a whole block into the memory tier of `blocks`, hands it to every waiter, and queues it
+    // for the disk tier on the table's background thread, so the stream that fetched it goes on
+    // reading while the disk tier writes.
     void finish_and_store(BlockCache& blocks, BlockKey key, BlockData data);
 
    private:
@@ -74,23 +74,23 @@ class FetchTable {
     BlockCache* blocks = nullptr;
     BlockKey key;
     BlockData data;
-    std::shared_ptr<Fetch> fetch;
+    std::uint64_t epoch = 0;  // BlockCache::epoch() when the block went into memory
   };
 
   void finish(const std::shared_ptr<Fetch>& fetch, FetchResult result);
   void deliver(const std::shared_ptr<Fetch>& fetch, FetchResult result);
   void forget(const std::shared_ptr<Fetch>& fetch);
-  void store(BlockCache& blocks, BlockKey key, BlockData data, std::shared_ptr<Fetch> fetch);
+  void store(BlockCache& blocks, BlockKey key, BlockData data, std::uint64_t epoch);
   void run_stores();
 
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Fetch>> in_flight_;
 
-  // Blocks waiting for BlockCache::put on a thread that runs only on otherwise idle CPU time: the
-  // disk tier must never slow a reader down. Past kMaxQueuedBytes a block goes to the memory tier
-  // only (the disk tier keeps what spare CPU and disk could write; on a real network link with idle
-  // CPU, that is everything).
-  static constexpr std::size_t kMaxQueuedBytes = 64u << 20;
+  // Blocks waiting for BlockCache::put_on_disk on a thread that runs only on otherwise idle CPU
+  // time: the disk tier must never slow a reader down. Past kMaxQueuedBytes a block stays in the
+  // memory tier only (the disk tier keeps what spare CPU and disk could write; on a real network
+  // link with idle CPU, that is everything).
+  static constexpr std::size_t kMaxQueuedBytes = 16u << 20;
   std::mutex store_mutex_;
   std::condition_variable store_cv_;
   std::deque<Store> stores_;

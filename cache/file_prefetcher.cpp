@@ -1,6 +1,7 @@
 #include "cache/file_prefetcher.h"
 
 #include <algorithm>
+#include <deque>
 
 #include "cache/block_read.h"
 
@@ -15,6 +16,8 @@ FilePrefetcher::~FilePrefetcher() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
     queue_.clear();
+    for (ByteStream* stream : active_)
+      stream->cancel();
   }
   cv_.notify_all();
   for (auto& t : threads_)
@@ -91,31 +94,46 @@ bool FilePrefetcher::fetch(const PrefetchFile& file) {
   std::vector<FetchTable::Claim> claims;
   for (std::uint64_t i = 0; i < count; ++i) {
     const BlockKey key{file.path, file.version, i};
-    if (blocks_.contains(key))
-      return skipped();
     auto joined = fetches_->join_or_claim(key);
-    if (!joined.claim)
+    // Looked up after claiming: a fetch that finished just before is in the cache by then.
+    if (!joined.claim || blocks_.contains(key))
       return skipped();
     claims.push_back(std::move(joined.claim));
   }
   if (claims.empty())
     return skipped();
-  std::unique_ptr<ByteStream> stream;
+  std::deque<QueuedBlock> queued;
+  std::unique_ptr<ByteStream> stream;  // destroyed before the buffers it receives into
   if (auto ec = source_.open_if_spare(file.path, 0, stream)) {
     // Dropping the claims abandons them: a reader waiting meanwhile fetches the block itself.
     if (ec == std::errc::resource_unavailable_try_again)
       return false;
     return skipped();  // a failure is the reader's to see, with its own request
   }
-  const auto stopping = [this] {
-    std::lock_guard lock(mutex_);
-    return stopping_;
+  // The destructor cancels waits on active streams, so stopping never waits for a slow server.
+  struct Active {
+    FilePrefetcher& owner;
+    ByteStream* stream;
+    ~Active() {
+      std::lock_guard lock(owner.mutex_);
+      std::erase(owner.active_, stream);
+    }
   };
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_)
+      return skipped();
+    active_.push_back(stream.get());
+  }
+  const Active active{*this, stream.get()};
   for (std::uint64_t i = 0; i < count; ++i) {
     const std::size_t length =
         static_cast<std::size_t>(std::min<std::uint64_t>(block_size, file.version.size - i * block_size));
-    BlockRead r = read_block(blocks_, *stream, length, i + 1 == count, stopping);
-    if (r.ec || r.canceled || !r.complete)
+    queued.emplace_back(blocks_, *stream, i, length, i + 1 == count);  // the whole file on the wire
+  }
+  for (std::uint64_t i = 0; i < count; ++i) {
+    BlockRead r = queued[i].collect(*stream);
+    if (r.ec || !r.complete)
       return skipped();  // the rest of the claims are abandoned; readers fetch for themselves
     claims[i].finish_and_store(blocks_, BlockKey{file.path, file.version, i}, std::move(r.data));
   }

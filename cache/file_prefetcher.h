@@ -72,6 +72,7 @@ class FilePrefetcher {
   unsigned busy_ = 0;  // streams fetching a file right now
   bool stopping_ = false;
   PrefetchStats stats_;
+  std::vector<ByteStream*> active_;   // streams being read, cancelled when stopping
   std::vector<std::thread> threads_;  // started with the first add()
 };
 

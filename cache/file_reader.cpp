@@ -25,6 +25,11 @@ constexpr std::uint64_t kNoBlock = std::numeric_limits<std::uint64_t>::max();
 // out of order; a read this far behind the previous one's end still counts as sequential.
 constexpr std::uint64_t kReorderSlack = 8u << 20;
 
+// How far behind its furthest read a sequential reader's blocks leave the memory tier. Requests in
+// flight at once (the kernel's readahead) are rarely further apart; a block released too early is
+// only read again from the disk tier.
+constexpr std::uint64_t kReleaseLag = 4u << 20;
+
 }  // namespace
 
 struct FileReader::Impl {
@@ -38,7 +43,14 @@ struct FileReader::Impl {
   struct Worker {
     std::deque<Job> queue;
     std::uint64_t queued_end = kNoBlock;  // the block after the last queued one
+    ByteStream* active = nullptr;         // the worker's open stream, to cancel a wait on it
     std::thread thread;
+  };
+  // A job whose block is queued on the worker's stream.
+  struct InFlight {
+    Job job;
+    std::unique_ptr<QueuedBlock> block;
+    std::uint64_t generation = 0;
   };
 
   Impl(BlockCache& b, BlockSource& s, std::shared_ptr<FetchTable> f, std::string p, FileVersion v,
@@ -61,8 +73,11 @@ struct FileReader::Impl {
       std::lock_guard lock(mutex);
       stopping = true;
       ++generation;
-      for (auto& w : workers)
+      for (auto& w : workers) {
         w->queue.clear();  // abandons the claims: waiters retry
+        if (w->active)
+          w->active->cancel();
+      }
     }
     work_cv.notify_all();
     for (auto& w : workers)
@@ -76,8 +91,6 @@ struct FileReader::Impl {
 
   // Hands a fetched block to the cache (when whole) and to everyone waiting for it.
   void publish(FetchTable::Claim& claim, std::uint64_t index, const BlockRead& r) {
-    if (r.canceled)
-      return;  // the claim is abandoned when dropped
     if (r.ec) {
       claim.finish(FetchResult::failed(r.ec));
       return;
@@ -105,19 +118,37 @@ struct FileReader::Impl {
     for (auto& w : workers) {
       w->queue.clear();
       w->queued_end = kNoBlock;
+      if (w->active)
+        w->active->cancel();  // its blocks are not wanted any more: stop waiting for them
     }
     frontier = 0;
     window = 0;
   }
 
-  // Claims the blocks of [first, last) that are neither cached nor being fetched by someone else
-  // and queues them on one worker, whose stream will read them in order.
+  // Claims the blocks of [first, last) that nobody else is fetching and queues them on one worker,
+  // whose stream reads them in order; cached ones are loaded from the cache instead. A few blocks
+  // found only on disk between missing ones (a disk tier with gaps) come from the stream as well:
+  // taking them from a transfer that is running anyway costs less than a new REST+RETR after each.
   void enqueue_locked(Worker& w, std::uint64_t first, std::uint64_t last) {
+    const std::size_t from = w.queue.size();
     for (std::uint64_t i = first; i < last; ++i) {
-      const bool cached = blocks.contains(key(i));
       auto joined = fetches->join_or_claim(key(i));
+      // Looked up after claiming: a fetch that finished just before is in the cache by then.
       if (joined.claim)
-        w.queue.push_back({i, std::move(joined.claim), cached});
+        w.queue.push_back({i, std::move(joined.claim), blocks.contains(key(i))});
+    }
+    const std::size_t min_cached_run = pipeline_blocks();
+    for (std::size_t k = from; k < w.queue.size();) {
+      std::size_t end = k;
+      while (end < w.queue.size() && w.queue[end].cached && !blocks.in_memory(key(w.queue[end].index)) &&
+             (end == k || w.queue[end].index == w.queue[end - 1].index + 1))
+        ++end;
+      const bool between_fetches = k > from || end < w.queue.size();
+      if (end - k > 0 && end - k < min_cached_run && between_fetches) {
+        for (std::size_t j = k; j < end; ++j)
+          w.queue[j].cached = false;
+      }
+      k = std::max(end, k + 1);
     }
     w.queued_end = last;
   }
@@ -164,9 +195,18 @@ struct FileReader::Impl {
       cancel_locked();
       last_end = end;
       run_start = offset;
+      release_from = b0;
       return;
     }
-    window = window == 0 ? 1 : std::min(window * 2, max_window_blocks);
+    release_consumed_locked();
+    // The window grows only while reads find their blocks still on the way: the stream is slower
+    // than the reader and needs to be further ahead (or split into parallel streams). A reader
+    // slower than the network keeps a small window, so few blocks are in memory at once.
+    if (window == 0)
+      window = 1;
+    else if (stalled)
+      window = std::min(window * 2, max_window_blocks);
+    stalled = false;
     frontier = std::max(frontier, b0);
     const std::uint64_t refill_below = std::min(b1 + 1 + window / 2, block_count);
     if (frontier > b1 && frontier >= refill_below)
@@ -178,73 +218,121 @@ struct FileReader::Impl {
     frontier = std::max(frontier, target);
   }
 
+  // A sequential reader's blocks, once it is past them, are in the kernel's page cache: they leave
+  // the memory tier (BlockCache::release) instead of filling it, and their buffers are reused while
+  // still warm. Reads arrive a little out of order, so only blocks kReleaseLag behind go.
+  void release_consumed_locked() {
+    if (last_end <= kReleaseLag)
+      return;
+    const std::uint64_t behind = (last_end - kReleaseLag) / block_size;
+    for (; release_from < behind; ++release_from)
+      blocks.release(key(release_from));
+  }
+
   // --- background streams ---
+
+  // Blocks a worker keeps queued on its stream, so the connection is received into while the
+  // worker hands the oldest one on.
+  std::size_t pipeline_blocks() const { return std::max<std::size_t>(2, (1u << 20) / block_size); }
 
   void run_worker(Worker& w) {
     std::unique_ptr<ByteStream> stream;
-    std::uint64_t stream_block = kNoBlock;  // the block the stream delivers next
-    std::uint64_t seen = 0;
+    std::uint64_t stream_block = kNoBlock;  // the block the stream delivers after those in flight
+    std::deque<InFlight> in_flight;         // in stream order
     std::unique_lock lock(mutex);
-    seen = generation;
+    std::uint64_t seen = generation;
     const auto has_work = [&] { return stopping || !w.queue.empty() || generation != seen; };
+    // Ends the stream and abandons what is in flight on it (waiters then fetch for themselves).
+    const auto drop_stream = [&] {
+      w.active = nullptr;
+      lock.unlock();
+      stream.reset();  // before the buffers it may be receiving into
+      in_flight.clear();
+      stream_block = kNoBlock;
+      lock.lock();
+    };
     while (true) {
-      if (stream && !wait_with_open_stream(lock, has_work)) {
-        // An open stream holds a pooled session. Without giving idle ones back, the readahead of a
-        // few open files could hold every session while another reader waits for one: a deadlock.
-        lock.unlock();
-        stream.reset();
-        stream_block = kNoBlock;
-        lock.lock();
-        continue;
+      if (in_flight.empty()) {
+        if (stream && !wait_with_open_stream(lock, has_work)) {
+          // An open stream holds a pooled session. Without giving idle ones back, the readahead of a
+          // few open files could hold every session while another reader waits for one: a deadlock.
+          drop_stream();
+          continue;
+        }
+        work_cv.wait(lock, has_work);
       }
-      work_cv.wait(lock, has_work);
       if (stopping)
         break;
       if (generation != seen) {
         seen = generation;
-        lock.unlock();
-        stream.reset();  // a seek: this stream's position is no longer useful
-        stream_block = kNoBlock;
-        lock.lock();
+        drop_stream();  // a seek: this stream's position is no longer useful
         continue;
       }
-      Job job = std::move(w.queue.front());
-      w.queue.pop_front();
-      const std::uint64_t gen = generation;
-      lock.unlock();
-
-      const auto canceled = [&] { return generation.load() != gen; };
-      if (job.cached) {
-        // get() promotes a disk block to memory; the reader then finds it there.
-        if (auto data = blocks.get(key(job.index))) {
-          job.claim.finish(FetchResult::fetched(std::move(data)));
+      // Keep the pipeline full with the jobs that continue the stream.
+      while (in_flight.size() < pipeline_blocks() && !w.queue.empty() && !w.queue.front().cached &&
+             (in_flight.empty() || w.queue.front().index == stream_block)) {
+        Job job = std::move(w.queue.front());
+        w.queue.pop_front();
+        if (!stream || stream_block != job.index) {
+          drop_stream();
+          std::unique_ptr<ByteStream> opened;
+          lock.unlock();
+          const std::error_code ec = source.open(path, job.index * block_size, opened);
           lock.lock();
-          continue;
+          if (ec) {
+            job.claim.finish(FetchResult::failed(ec));
+            continue;
+          }
+          if (generation != seen || stopping) {
+            lock.unlock();
+            opened.reset();  // a seek came meanwhile: the job is abandoned with its claim
+            lock.lock();
+            break;
+          }
+          stream = std::move(opened);
+          w.active = stream.get();
+          stream_block = job.index;
         }
-      }
-      if (!stream || stream_block != job.index) {
-        stream.reset();
-        if (auto ec = source.open(path, job.index * block_size, stream)) {
-          job.claim.finish(FetchResult::failed(ec));
-          stream.reset();
-          stream_block = kNoBlock;
-          lock.lock();
-          continue;
-        }
-        stream_block = job.index;
-      }
-      BlockRead r = read_block(blocks, *stream, length_of(job.index), job.index + 1 == block_count, canceled);
-      publish(job.claim, job.index, r);
-      if (r.complete && stream_block + 1 < block_count) {
+        const std::uint64_t index = job.index;
+        auto block =
+            std::make_unique<QueuedBlock>(blocks, *stream, index, length_of(index), index + 1 == block_count);
+        in_flight.push_back({std::move(job), std::move(block), generation});
         ++stream_block;
-      } else {  // short, failed, or at the end of the file: nothing more to read from this stream
-        stream.reset();
-        stream_block = kNoBlock;
       }
-      lock.lock();
+      if (!in_flight.empty()) {
+        InFlight& front = in_flight.front();
+        lock.unlock();
+        BlockRead r = front.block->collect(*stream);
+        // A wait cancelled by a seek or a close is no answer: the claim is abandoned, not failed.
+        const bool cancelled = r.ec && generation.load() != front.generation;
+        if (!cancelled)
+          publish(front.job.claim, front.job.index, r);
+        lock.lock();
+        if (r.ec || !r.complete || front.job.index + 1 == block_count) {
+          // Failed, short, or at the file's end: nothing more to read from this stream.
+          drop_stream();
+        } else {
+          in_flight.pop_front();
+        }
+        continue;
+      }
+      if (!w.queue.empty() && w.queue.front().cached) {
+        Job job = std::move(w.queue.front());
+        w.queue.pop_front();
+        lock.unlock();
+        // get() promotes a disk block to memory; the reader then finds it there.
+        auto data = blocks.get(key(job.index), BlockCache::Access::ahead);
+        const bool found = data != nullptr;
+        if (found)
+          job.claim.finish(FetchResult::fetched(std::move(data)));
+        lock.lock();
+        if (!found && generation == seen) {
+          job.cached = false;  // evicted meanwhile: fetch it after all
+          w.queue.push_front(std::move(job));
+        }
+      }
     }
-    lock.unlock();
-    stream.reset();
+    drop_stream();
   }
 
   // Waits for work while keeping the worker's stream open; false when the stream should be closed
@@ -270,33 +358,36 @@ struct FileReader::Impl {
     std::vector<Job> jobs;
     jobs.push_back({first, std::move(first_claim)});
     for (std::uint64_t i = first + 1; i <= last; ++i) {
-      if (blocks.contains(key(i)))
-        break;
       auto joined = fetches->join_or_claim(key(i));
-      if (!joined.claim)
+      // Looked up after claiming: a fetch that finished just before is in the cache by then.
+      if (!joined.claim || blocks.contains(key(i)))
         break;
       jobs.push_back({i, std::move(joined.claim)});
     }
-    std::unique_ptr<ByteStream> stream;
+    std::deque<QueuedBlock> queued;      // all of the run's blocks on the wire at once
+    std::unique_ptr<ByteStream> stream;  // destroyed before the buffers it receives into
     if (auto ec = source.open(path, first * block_size, stream)) {
       for (auto& job : jobs)
         job.claim.finish(FetchResult::failed(ec));
       return ec;
     }
-    for (auto& job : jobs) {
-      BlockRead r = read_block(blocks, *stream, length_of(job.index), job.index + 1 == block_count,
-                               [] { return false; });
-      publish(job.claim, job.index, r);
+    for (auto& job : jobs)
+      queued.emplace_back(blocks, *stream, job.index, length_of(job.index), job.index + 1 == block_count);
+    for (std::size_t k = 0; k < jobs.size(); ++k) {
+      BlockRead r = queued[k].collect(*stream);
+      publish(jobs[k].claim, jobs[k].index, r);
       if (r.ec)
         return r.ec;
-      got[job.index] = r.data;
+      got[jobs[k].index] = r.data;
       if (!r.complete)
         break;  // the rest are abandoned; the reader stops at this short block
     }
     return {};
   }
 
-  std::error_code obtain(std::uint64_t index, std::uint64_t last, std::map<std::uint64_t, BlockData>& got) {
+  // Sets `waited` when the block was not at hand (someone was fetching it, or this read had to).
+  std::error_code obtain(std::uint64_t index, std::uint64_t last, std::map<std::uint64_t, BlockData>& got,
+                         bool& waited) {
     while (true) {
       if (auto it = got.find(index); it != got.end())
         return {};
@@ -306,6 +397,7 @@ struct FileReader::Impl {
       }
       auto joined = fetches->join_or_claim(key(index));
       if (joined.fetch) {
+        waited = true;
         FetchResult r = FetchTable::wait(joined.fetch);
         if (r.abandoned)
           continue;
@@ -320,15 +412,16 @@ struct FileReader::Impl {
         got[index] = std::move(data);
         return {};
       }
+      waited = true;
       return fetch_run(std::move(joined.claim), index, last, got);
     }
   }
 
-  std::error_code read(std::uint64_t offset, std::span<char> buf, std::size_t& n) {
-    n = 0;
-    if (buf.empty() || offset >= version.size)
+  std::error_code read(std::uint64_t offset, std::size_t length, std::vector<BlockSlice>& out) {
+    out.clear();
+    if (length == 0 || offset >= version.size)
       return {};
-    const std::uint64_t end = std::min<std::uint64_t>(offset + buf.size(), version.size);
+    const std::uint64_t end = std::min<std::uint64_t>(offset + length, version.size);
     const std::uint64_t b0 = offset / block_size;
     const std::uint64_t b1 = (end - 1) / block_size;
     {
@@ -336,20 +429,31 @@ struct FileReader::Impl {
       on_read_locked(offset, end, b0, b1);
     }
     std::map<std::uint64_t, BlockData> got;
+    bool waited = false;
+    const auto note_stall = [&] {
+      if (waited) {
+        std::lock_guard lock(mutex);
+        stalled = true;
+      }
+    };
     for (std::uint64_t i = b0; i <= b1; ++i) {
-      if (auto ec = obtain(i, b1, got))
+      if (auto ec = obtain(i, b1, got, waited)) {
+        note_stall();
         return ec;
-      const BlockData& data = got[i];
+      }
+      BlockData& data = got[i];
       const std::uint64_t block_start = i * block_size;
       const std::uint64_t from = std::max(offset, block_start);
       const std::uint64_t to = std::min<std::uint64_t>(end, block_start + data->size());
+      const bool short_block = data->size() < length_of(i);
       if (to > from) {
-        std::memcpy(buf.data() + n, data->data() + (from - block_start), to - from);
-        n += to - from;
+        out.push_back({std::move(data), static_cast<std::size_t>(from - block_start),
+                       static_cast<std::size_t>(to - from)});
       }
-      if (data->size() < length_of(i))
+      if (short_block)
         break;  // the file ended early on the server
     }
+    note_stall();
     return {};
   }
 
@@ -369,10 +473,12 @@ struct FileReader::Impl {
   // Bumped on a seek and at close: queued readahead is dropped. Changed under the mutex; atomic so
   // that a worker can poll it in the middle of a block.
   std::atomic<std::uint64_t> generation{0};
-  std::uint64_t last_end = 0;   // where the furthest read of the current run ended
-  std::uint64_t run_start = 0;  // where the current sequential run began
-  std::uint64_t window = 0;     // readahead in blocks; 0 while not sequential
-  std::uint64_t frontier = 0;   // readahead is queued up to this block
+  std::uint64_t last_end = 0;      // where the furthest read of the current run ended
+  std::uint64_t run_start = 0;     // where the current sequential run began
+  std::uint64_t window = 0;        // readahead in blocks; 0 while not sequential
+  bool stalled = false;            // a read since the window last changed had to wait for its blocks
+  std::uint64_t frontier = 0;      // readahead is queued up to this block
+  std::uint64_t release_from = 0;  // the first block of the run not yet released
   std::vector<std::unique_ptr<Worker>> workers;
 };
 
@@ -382,8 +488,17 @@ FileReader::FileReader(BlockCache& blocks, BlockSource& source, std::shared_ptr<
 
 FileReader::~FileReader() = default;
 
+std::error_code FileReader::read(std::uint64_t offset, std::size_t length, std::vector<BlockSlice>& out) {
+  return impl_->read(offset, length, out);
+}
+
 std::error_code FileReader::read(std::uint64_t offset, std::span<char> buf, std::size_t& n) {
-  return impl_->read(offset, buf, n);
+  std::vector<BlockSlice> slices;
+  n = 0;
+  if (auto ec = impl_->read(offset, buf.size(), slices))
+    return ec;
+  n = copy_slices(slices, buf);
+  return {};
 }
 
 }  // namespace cache

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "cache/block_cache.h"
 #include "cache/block_source.h"
@@ -41,7 +42,11 @@ class FileReader {
   FileReader(const FileReader&) = delete;
   FileReader& operator=(const FileReader&) = delete;
 
-  // Fills buf from offset; n < buf.size() only at the end of the file (version.size).
+  // The bytes of [offset, offset + length) as pieces of cached blocks, in order, without copying
+  // them: a reply to the kernel hands them over as they are. Fewer than `length` bytes only at the
+  // end of the file (version.size).
+  std::error_code read(std::uint64_t offset, std::size_t length, std::vector<BlockSlice>& out);
+  // The same bytes copied into buf; n < buf.size() only at the end of the file.
   std::error_code read(std::uint64_t offset, std::span<char> buf, std::size_t& n);
 
  private:

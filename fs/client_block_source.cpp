@@ -6,15 +6,13 @@ namespace {
 class DownloadStream final : public cache::ByteStream {
  public:
   explicit DownloadStream(std::unique_ptr<ftp::Download> download) : download_(std::move(download)) {}
-  std::error_code read(std::span<char> buf, std::size_t& n) override {
-    auto result = download_->read(buf);
-    if (!result) {
-      n = 0;
-      return result.code();
-    }
-    n = *result;
-    return {};
+  void queue(std::span<char> buf) override { download_->queue(buf); }
+  std::error_code next(std::size_t& n) override {
+    auto result = download_->next();
+    n = result ? *result : 0;
+    return result ? std::error_code{} : result.code();
   }
+  void cancel() override { download_->cancel(); }
 
  private:
   std::unique_ptr<ftp::Download> download_;

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -19,6 +20,7 @@
 #include "fs/kernel_readahead.h"
 #include "fs/logging.h"
 #include "fs/mounted_filesystem.h"
+#include "fs/reply_pipe.h"
 #include "fs/signal_reporter.h"
 
 namespace fs {
@@ -86,8 +88,12 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
   // Up to 1 MiB per read and write request (libfuse derives max_pages from max_write).
   conn->max_write = 1u << 20;
   conn->max_readahead = 1u << 20;
-  conn->max_read = 1u << 20;  // must match -o max_read (run_fuse)
+  conn->max_read = 512u << 10;  // must match -o max_read (run_fuse)
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // Read replies come from a pipe (op_read_buf): libfuse may splice them into /dev/fuse, a kernel
+  // copy, instead of reading them back into memory first. Pages are copied, never moved.
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+    conn->want |= FUSE_CAP_SPLICE_WRITE;
   // open(O_TRUNC) arrives as one open, so the new content can stream from offset 0.
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
     conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
@@ -195,12 +201,37 @@ int op_open(const char* path, fuse_file_info* fi) {
   });
 }
 
-int op_read(const char* path, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
+// The reply's bytes go to libfuse in this thread's pipe (fs/reply_pipe.h), else in a buffer of its
+// own (malloc'ed: libfuse frees the buffer and the vector with free()).
+int reply_data(const std::vector<cache::BlockSlice>& slices, fuse_bufvec** bufp) {
+  std::size_t total = 0;
+  for (const auto& s : slices)
+    total += s.length;
+  auto* vec = static_cast<fuse_bufvec*>(std::malloc(sizeof(fuse_bufvec)));
+  if (vec == nullptr)
+    return -ENOMEM;
+  *vec = FUSE_BUFVEC_INIT(total);
+  if (total > 0) {
+    if (ReplyPipe* pipe = ReplyPipe::for_this_thread(); pipe && pipe->fill(slices, total)) {
+      vec->buf[0].flags = FUSE_BUF_IS_FD;
+      vec->buf[0].fd = pipe->read_end();
+    } else if ((vec->buf[0].mem = std::malloc(total)) != nullptr) {
+      cache::copy_slices(slices, {static_cast<char*>(vec->buf[0].mem), total});
+    } else {
+      std::free(vec);
+      return -ENOMEM;
+    }
+  }
+  *bufp = vec;
+  return 0;
+}
+
+int op_read_buf(const char* path, fuse_bufvec** bufp, size_t size, off_t offset, fuse_file_info* fi) {
   return guarded("read", path, [&](Operations& ops) {
-    auto r = ops.read(fi->fh, static_cast<std::uint64_t>(offset), {buf, size});
+    auto r = ops.read(fi->fh, static_cast<std::uint64_t>(offset), size);
     if (!r)
       return fail("read", path, r.error());
-    return static_cast<int>(*r);
+    return reply_data(*r, bufp);
   });
 }
 
@@ -318,7 +349,7 @@ fuse_operations make_operations() {
   ops.access = op_access;
   ops.statfs = op_statfs;
   ops.open = op_open;
-  ops.read = op_read;
+  ops.read_buf = op_read_buf;
   ops.release = op_release;
   ops.create = op_create;
   ops.write = op_write;
@@ -344,7 +375,7 @@ int run_fuse(const Config& config) {
   std::vector<std::string> args = config.fuse_args;
   // fsname shows in /proc/mounts and df: the URL without its password.
   args.push_back("-o");
-  args.push_back("fsname=" + config.url.display() + ",subtype=ftpfs,max_read=1048576");
+  args.push_back("fsname=" + config.url.display() + ",subtype=ftpfs,max_read=524288");
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());

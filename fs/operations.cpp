@@ -362,18 +362,33 @@ std::shared_ptr<Operations::OpenFile> Operations::find(std::uint64_t handle) {
   return it == handles_.end() ? nullptr : it->second;
 }
 
-ftp::Result<std::size_t> Operations::read(std::uint64_t handle, std::uint64_t offset, std::span<char> buf) {
+ftp::Result<std::vector<cache::BlockSlice>> Operations::read(std::uint64_t handle, std::uint64_t offset,
+                                                             std::size_t size) {
   auto file = find(handle);
   if (!file)
     return errno_error(EBADF);
-  std::size_t n = 0;
+  std::vector<cache::BlockSlice> slices;
   // While the path is being written through this mount, every reader sees the written data.
-  auto staged_file = file->staged ? file->staged : staged(file->remote_path);
-  const auto ec =
-      staged_file ? staged_file->stage->read(offset, buf, n) : current_reader(*file)->read(offset, buf, n);
-  if (ec)
+  if (auto staged_file = file->staged ? file->staged : staged(file->remote_path)) {
+    auto block = blocks_.new_block(size);
+    std::size_t n = 0;
+    if (auto ec = staged_file->stage->read(offset, {block->data(), size}, n))
+      return ftp::Error{ec, file->remote_path};
+    block->resize(n);
+    if (n > 0)
+      slices.push_back({std::move(block), 0, n});
+    return slices;
+  }
+  if (auto ec = current_reader(*file)->read(offset, size, slices))
     return ftp::Error{ec, file->remote_path};
-  return n;
+  return slices;
+}
+
+ftp::Result<std::size_t> Operations::read(std::uint64_t handle, std::uint64_t offset, std::span<char> buf) {
+  auto slices = read(handle, offset, buf.size());
+  if (!slices)
+    return slices.error();
+  return cache::copy_slices(*slices, buf);
 }
 
 std::shared_ptr<cache::FileReader> Operations::current_reader(OpenFile& file) {

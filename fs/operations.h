@@ -67,6 +67,12 @@ class Operations {
   // open() with write access or O_TRUNC stages the file locally; create() makes a new one.
   ftp::Result<std::uint64_t> open(std::string_view path, int flags);
   ftp::Result<std::uint64_t> create(std::string_view path, mode_t mode, int flags);
+  // The bytes of [offset, offset + size) as pieces of cached blocks, handed to the kernel without a
+  // copy (cache::FileReader::read); a file being written through this mount is read from its stage.
+  // Fewer bytes only at the end of the file.
+  ftp::Result<std::vector<cache::BlockSlice>> read(std::uint64_t handle, std::uint64_t offset,
+                                                   std::size_t size);
+  // The same bytes copied into buf.
   ftp::Result<std::size_t> read(std::uint64_t handle, std::uint64_t offset, std::span<char> buf);
   ftp::Result<std::size_t> write(std::uint64_t handle, std::uint64_t offset, std::span<const char> data);
   // flush (each close) and fsync bring the server up to date and report an upload's failure.

@@ -2,6 +2,7 @@
 
 #include <spdlog/logger.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -35,16 +36,35 @@ bool worth_retry(std::error_code ec) {
 
 }  // namespace
 
+// Receives on the I/O thread into the buffers the caller queued, one after another, for as long as
+// there are any: the caller's thread only waits when the oldest one is not full yet. Only the pump
+// coroutine and the destructor touch the lease and the data connection, both on the I/O thread.
 class AsioClient::AsioDownload final : public Download {
  public:
   AsioDownload(AsioClient& client, SessionLease lease, std::unique_ptr<DataConnection> data,
                std::uint64_t offset)
-      : client_(client), lease_(std::move(lease)), data_(std::move(data)), offset_(offset) {}
+      : client_(client),
+        lease_(std::move(lease)),
+        data_(std::move(data)),
+        pump_stopped_(client.io_.context()),
+        offset_(offset) {}
 
   ~AsioDownload() override {
-    if (!data_ && !lease_)
-      return;
     client_.run<int>([this]() -> Awaitable<int> {
+      bool pumping = false;
+      {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        pumping = pumping_;
+      }
+      if (pumping) {
+        // The pump writes into the caller's buffers: it must be gone before they are.
+        if (data_)
+          data_->cancel();
+        pump_stopped_.expires_at(asio::steady_timer::time_point::max());
+        boost::system::error_code ignored;
+        co_await pump_stopped_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      }
       if (data_) {
         // At the data's end only the 226 is missing; otherwise ABOR.
         // (No co_await inside ?: here: g++ 12 miscompiles it.)
@@ -62,62 +82,162 @@ class AsioClient::AsioDownload final : public Download {
     });
   }
 
+  // Bytes that arrived before a failure are returned first; the failure comes with the next call.
   Result<std::size_t> read(std::span<char> buf) override {
-    if (error_.code)
-      return error_;
-    if (!data_)
+    if (buf.empty())
       return std::size_t{0};
-    return client_.run<Result<std::size_t>>([this, buf]() -> Awaitable<Result<std::size_t>> {
-      // Each call is a round trip to the I/O thread, and one socket read brings 64 KiB or so: fill
-      // buf within one trip. The end of the data, when it comes after some bytes, is reported by
-      // the next call (the data connection remembers it).
-      std::size_t total = 0;
-      Result<std::size_t> n = std::size_t{0};
-      do {
-        n = co_await data_->read_some(buf.subspan(total));
-        if (n)
-          total += *n;
-      } while (n && *n > 0 && total < buf.size());
-      if (n && total > 0)
-        n = total;
-      if (!n) {
-        if (n.code() == make_error_code(Errc::timeout)) {
-          lease_.mark_broken();  // a stalled server gets no second chance to hang us
-          data_.reset();
-          error_ = n.error();
-        } else {
-          error_ = co_await lease_->fail_transfer(std::move(data_), n.error());
-        }
-        if (error_.code != make_error_code(Errc::transfer_aborted) && !is_fatal(error_.code)) {
-          // Whatever the server said, the data did not arrive: never let it look like success.
-          error_ = Error(make_error_code(Errc::transfer_aborted), error_.message());
-        }
-        lease_.release();
-        co_return error_;
-      }
-      if (*n == 0) {
-        auto done = co_await lease_->finish_transfer(std::move(data_), false);
-        lease_.release();
-        if (!done) {
-          error_ = done.error();
-          co_return error_;
-        }
-        co_return std::size_t{0};
-      }
-      offset_ += *n;
-      client_.bytes_down_ += *n;
-      co_return *n;
-    });
+    queue(buf);
+    return take_front(true);
   }
 
-  std::uint64_t offset() const override { return offset_; }
+  void queue(std::span<char> buf) override {
+    std::lock_guard lock(mutex_);
+    pending_.push_back({buf, 0, false});
+    if (error_.code || ended_ || stopping_) {
+      pending_.back().done = true;
+      return;
+    }
+    if (!pumping_) {
+      pumping_ = true;
+      asio::co_spawn(client_.io_.context(), pump(), [this](std::exception_ptr e) {
+        if (!e)
+          return;
+        {
+          std::lock_guard lock(mutex_);
+          error_ = Error(make_error_code(Errc::protocol_error), "download receiver failed");
+          for (auto& p : pending_)
+            p.done = true;
+          stop_pumping_locked();
+        }
+        cv_.notify_all();
+      });
+    }
+  }
+
+  Result<std::size_t> next() override { return take_front(false); }
+
+  void cancel() override {
+    {
+      std::lock_guard lock(mutex_);
+      canceled_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  std::uint64_t offset() const override { return offset_.load(); }
 
  private:
+  struct Pending {
+    std::span<char> buf;
+    std::size_t filled = 0;
+    bool done = false;
+  };
+
+  // Waits for the oldest queued buffer. A buffer the data did not fill because of a failure is the
+  // failure, unless `partial` asks for the bytes that did arrive.
+  Result<std::size_t> take_front(bool partial) {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return canceled_ || pending_.empty() || pending_.front().done; });
+    if (canceled_)
+      return Error(make_error_code(Errc::cancelled), "download cancelled");
+    if (pending_.empty())
+      return Error(make_error_code(Errc::protocol_error), "next() without a queued buffer");
+    const Pending front = pending_.front();
+    pending_.pop_front();
+    if (front.filled < front.buf.size() && error_.code && !(partial && front.filled > 0))
+      return error_;
+    return front.filled;
+  }
+
+  // Runs on the I/O thread while buffers are queued.
+  Awaitable<void> pump() {
+    for (;;) {
+      std::span<char> target;
+      {
+        std::lock_guard lock(mutex_);
+        auto it = std::find_if(pending_.begin(), pending_.end(), [](const Pending& p) { return !p.done; });
+        if (stopping_ || it == pending_.end() || !data_) {
+          stop_pumping_locked();
+          co_return;
+        }
+        target = it->buf.subspan(it->filled);
+      }
+      Result<std::size_t> n = co_await data_->read_some(target);
+      if (n && *n > 0) {
+        offset_ += *n;
+        client_.bytes_down_ += *n;
+        bool filled = false;
+        {
+          std::lock_guard lock(mutex_);
+          auto it = std::find_if(pending_.begin(), pending_.end(), [](const Pending& p) { return !p.done; });
+          it->filled += *n;
+          filled = it->done = it->filled == it->buf.size();
+        }
+        if (filled)
+          cv_.notify_all();
+        continue;
+      }
+      Error error;
+      bool stopping = false;
+      {
+        std::lock_guard lock(mutex_);
+        stopping = stopping_;
+      }
+      if (stopping) {
+        // The destructor cancelled the read; it ends the transfer itself.
+      } else if (n) {  // the data's clean end: the transfer is complete once the server says so
+        auto done = co_await lease_->finish_transfer(std::move(data_), false);
+        lease_.release();
+        if (!done)
+          error = done.error();
+      } else if (n.code() == make_error_code(Errc::timeout)) {
+        lease_.mark_broken();  // a stalled server gets no second chance to hang us
+        data_.reset();
+        lease_.release();
+        error = n.error();
+      } else {
+        error = co_await lease_->fail_transfer(std::move(data_), n.error());
+        lease_.release();
+      }
+      if (error.code && error.code != make_error_code(Errc::transfer_aborted) && !is_fatal(error.code)) {
+        // Whatever the server said, the data did not arrive: never let it look like success.
+        error = Error(make_error_code(Errc::transfer_aborted), error.message());
+      }
+      {
+        std::lock_guard lock(mutex_);
+        if (!stopping) {
+          error_ = error;
+          ended_ = !error.code;
+          for (auto& p : pending_)
+            p.done = true;
+        }
+        stop_pumping_locked();
+      }
+      cv_.notify_all();
+      co_return;
+    }
+  }
+
+  void stop_pumping_locked() {
+    pumping_ = false;
+    pump_stopped_.cancel();  // wakes the destructor if it waits (both run on the I/O thread)
+  }
+
   AsioClient& client_;
+  // I/O thread only: the pump, and the destructor once the pump has stopped.
   SessionLease lease_;
   std::unique_ptr<DataConnection> data_;
-  std::uint64_t offset_;
-  Error error_;  // sticky: a failed download stays failed
+  asio::steady_timer pump_stopped_;
+  std::atomic<std::uint64_t> offset_;
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Pending> pending_;
+  bool pumping_ = false;   // a pump coroutine is running or scheduled
+  bool stopping_ = false;  // the destructor runs
+  bool canceled_ = false;
+  bool ended_ = false;  // the verified end of the file was reached
+  Error error_;         // sticky: a failed download stays failed
 };
 
 // Sends on the I/O thread while the caller goes on: write() queues a copy of the data and returns,

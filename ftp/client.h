@@ -18,15 +18,29 @@
 namespace ftp {
 
 // A RETR in progress, holding one leased session. Reading to the end verifies the transfer (data
-// connection closed cleanly and 226/250 received) before read() returns 0. Destroying a download
+// connection closed cleanly and 226/250 received) before the end is reported. Destroying a download
 // before its end aborts it: the data connection is closed and the control connection is either
 // brought back to a clean state (ABOR / 426+226) and returned to the pool, or discarded.
+//
+// Bytes are read in one of two ways, not both on one download:
+//  - read(): up to buf.size() bytes, 0 at the verified end of the file;
+//  - pipelined: queue() hands over buffers that are filled in order with the file's next bytes,
+//    each until it is full or the data ends, while the caller goes on; next() waits for the oldest.
+//    The connection is drained into the queued buffers without waiting for the caller, so a reader
+//    that keeps a few buffers queued never lets the transfer stall between its requests.
 class Download {
  public:
   virtual ~Download() = default;
-  // Reads up to buf.size() bytes; 0 means the verified end of the file.
   virtual Result<std::size_t> read(std::span<char> buf) = 0;
-  // Server offset of the next byte read() returns.
+  // The buffer must stay valid until next() returned it, or until the download is destroyed.
+  virtual void queue(std::span<char> buf) = 0;
+  // The oldest queued buffer's byte count: its size, or less at the verified end of the file (0 for
+  // buffers queued after the end). An error when its bytes did not all arrive.
+  virtual Result<std::size_t> next() = 0;
+  // Makes waiting next() calls, and every later one, return Errc::cancelled at once (a reader that
+  // seeked away or closed). Callable from any thread.
+  virtual void cancel() = 0;
+  // Server offset of the next byte to arrive.
   virtual std::uint64_t offset() const = 0;
 };
 

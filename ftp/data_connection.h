@@ -42,6 +42,8 @@ class DataConnection {
   // or a stall longer than data_timeout is an error (transfer_aborted / timeout).
   Awaitable<Result<std::size_t>> read_some(std::span<char> buf);
   Awaitable<Status> write_all(std::span<const char> data);
+  // Makes a pending read or write fail with operation_aborted at once.
+  void cancel() { stream_.cancel(); }
   // Ends an upload: FIN after the last byte, then close.
   void finish_send();
   void close();

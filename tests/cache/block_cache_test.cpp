@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/block_data.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -25,7 +26,7 @@ BlockCacheConfig config(std::size_t block_size, std::size_t memory_budget = 1 <<
 }
 
 BlockData bytes(std::size_t n, char fill) {
-  return std::make_shared<const std::vector<char>>(n, fill);
+  return testsupport::block_of(n, fill);
 }
 
 BlockKey key(const std::string& path, std::uint64_t index, std::uint64_t size = 4096) {
@@ -49,7 +50,7 @@ TEST(BlockCacheTest, PutThenGetReturnsTheBlock) {
   cache.put(key("/a", 0), bytes(1024, 'a'));
   auto got = cache.get(key("/a", 0));
   ASSERT_NE(got, nullptr);
-  EXPECT_EQ(*got, std::vector<char>(1024, 'a'));
+  EXPECT_EQ(testsupport::bytes_of(*got), std::vector<char>(1024, 'a'));
   auto stats = cache.stats();
   EXPECT_EQ(stats.hits, 1u);
   EXPECT_EQ(stats.misses, 1u);
@@ -104,9 +105,48 @@ TEST(BlockCacheTest, DiskTierSurvivesANewCacheOnTheSameDirectory) {
   EXPECT_EQ(reopened.stats().memory_bytes, 0u);
   auto got = reopened.get(key("/a/file", 1));
   ASSERT_NE(got, nullptr);
-  EXPECT_EQ(*got, std::vector<char>(60, 'y'));
+  EXPECT_EQ(testsupport::bytes_of(*got), std::vector<char>(60, 'y'));
   EXPECT_EQ(reopened.stats().memory_bytes, 60u);  // promoted
   EXPECT_EQ(reopened.get(key("/a/file", 1, 9999)), nullptr);
+}
+
+TEST(BlockCacheTest, PageSizedBlocksGoToDiskWithDirectIoAndComeBackExact) {
+  // A block size that is a multiple of the page size takes the O_DIRECT path (where the filesystem
+  // allows it); the file's short last block is padded on disk and must come back at its length.
+  testsupport::TempDir dir("ftpfs-blockcache");
+  const BlockCacheConfig c = config(8192, 1 << 20, dir.path());
+  const BlockKey full{"/d/file", {8192 + 100, 7}, 0};
+  const BlockKey tail{"/d/file", {8192 + 100, 7}, 1};
+  auto first = std::make_shared<cache::BlockBytes>(8192);
+  for (std::size_t i = 0; i < first->size(); ++i)
+    first->data()[i] = static_cast<char>(i * 7);
+  {
+    BlockCache cache(c);
+    cache.put(full, first);
+    cache.put(tail, bytes(100, 't'));
+  }
+  BlockCache reopened(c);
+  EXPECT_EQ(reopened.stats().disk_bytes, 8192u + 100);
+  auto got_tail = reopened.get(tail);
+  ASSERT_NE(got_tail, nullptr);
+  EXPECT_EQ(testsupport::bytes_of(*got_tail), std::vector<char>(100, 't'));
+  auto got_full = reopened.get(full);
+  ASSERT_NE(got_full, nullptr);
+  EXPECT_EQ(testsupport::bytes_of(*got_full), testsupport::bytes_of(*first));
+}
+
+TEST(BlockCacheTest, ReleaseDropsABlockUsedOnceAndKeepsOneUsedAgain) {
+  BlockCache cache(config(100));
+  cache.put(key("/f", 0), bytes(100, 'a'));
+  cache.put(key("/f", 1), bytes(100, 'b'));
+  ASSERT_NE(cache.get(key("/f", 0)), nullptr);  // its reader
+  ASSERT_NE(cache.get(key("/f", 1)), nullptr);
+  ASSERT_NE(cache.get(key("/f", 1)), nullptr);  // a second reader
+  cache.release(key("/f", 0));
+  cache.release(key("/f", 1));
+  EXPECT_FALSE(cache.contains(key("/f", 0)));
+  EXPECT_TRUE(cache.in_memory(key("/f", 1)));
+  EXPECT_EQ(cache.stats().memory_bytes, 100u);
 }
 
 TEST(BlockCacheTest, DiskTierServesBlocksEvictedFromMemory) {
@@ -117,7 +157,7 @@ TEST(BlockCacheTest, DiskTierServesBlocksEvictedFromMemory) {
   EXPECT_LE(cache.stats().memory_bytes, 200u);
   auto got = cache.get(key("/f", 0));
   ASSERT_NE(got, nullptr);
-  EXPECT_EQ(*got, std::vector<char>(100, 'a'));
+  EXPECT_EQ(testsupport::bytes_of(*got), std::vector<char>(100, 'a'));
 }
 
 TEST(BlockCacheTest, InvalidateRemovesDiskFilesAlsoAfterARemount) {
@@ -147,7 +187,7 @@ TEST(BlockCacheTest, DiskBudgetEvictsOldestBlocks) {
   EXPECT_EQ(cache.get(key("/f", 0, 3000)), nullptr);
   auto kept = cache.get(key("/f", 1, 3000));
   ASSERT_NE(kept, nullptr);
-  EXPECT_EQ(*kept, std::vector<char>(1000, '1'));
+  EXPECT_EQ(testsupport::bytes_of(*kept), std::vector<char>(1000, '1'));
 }
 
 TEST(BlockCacheTest, BlocksOfOneVersionShareOneDataFile) {
@@ -165,7 +205,7 @@ TEST(BlockCacheTest, BlocksOfOneVersionShareOneDataFile) {
   for (std::uint64_t i = 0; i < 20; ++i) {
     auto got = reopened.get(key("/big", i, 2000));
     ASSERT_NE(got, nullptr) << i;
-    EXPECT_EQ(*got, std::vector<char>(100, static_cast<char>('a' + i))) << i;
+    EXPECT_EQ(testsupport::bytes_of(*got), std::vector<char>(100, static_cast<char>('a' + i))) << i;
   }
 }
 
@@ -182,7 +222,7 @@ TEST(BlockCacheTest, EvictedBlocksStayGoneAfterARemount) {
   EXPECT_EQ(reopened.get(key("/f", 1, 500)), nullptr);
   auto last = reopened.get(key("/f", 4, 500));
   ASSERT_NE(last, nullptr);
-  EXPECT_EQ(*last, std::vector<char>(100, 'e'));
+  EXPECT_EQ(testsupport::bytes_of(*last), std::vector<char>(100, 'e'));
 }
 
 TEST(BlockCacheTest, CacheDirectoryOfAnotherBlockSizeIsDiscarded) {

@@ -6,6 +6,9 @@
 #include <future>
 #include <thread>
 
+#include "tests/support/block_data.h"
+#include "tests/support/temp_dir.h"
+
 namespace {
 
 using cache::BlockKey;
@@ -21,7 +24,7 @@ TEST(FetchTableTest, SecondReaderWaitsForTheFirstFetch) {
   ASSERT_FALSE(second.claim);
   ASSERT_NE(second.fetch, nullptr);
   auto waiter = std::async(std::launch::async, [&] { return FetchTable::wait(second.fetch); });
-  first.claim.finish(FetchResult::fetched(std::make_shared<const std::vector<char>>(3, 'x')));
+  first.claim.finish(FetchResult::fetched(testsupport::block_of(3, 'x')));
   auto result = waiter.get();
   ASSERT_NE(result.data, nullptr);
   EXPECT_EQ(result.data->size(), 3u);
@@ -50,31 +53,32 @@ TEST(FetchTableTest, DroppedClaimAbandonsTheFetch) {
   EXPECT_TRUE(FetchTable::wait(fetch).abandoned);
 }
 
-TEST(FetchTableTest, StoredBlockReachesWaitersAndThenTheCache) {
+TEST(FetchTableTest, StoredBlockIsInMemoryAtOnceAndOnDiskAfterTheTable) {
+  testsupport::TempDir dir;
   cache::BlockCacheConfig config;
-  config.block_size = 3;
-  cache::BlockCache blocks(config);
-  const BlockKey key{"/f", {10, 1}, 0};
+  config.block_size = 4096;
+  config.disk_dir = dir.path() / "blocks";
+  const BlockKey key{"/f", {10000, 1}, 0};
   {
-    FetchTable table;
-    auto first = table.join_or_claim(key);
-    auto second = table.join_or_claim(key);
-    first.claim.finish_and_store(blocks, key, std::make_shared<const std::vector<char>>(3, 'x'));
-    auto result = FetchTable::wait(second.fetch);
-    ASSERT_NE(result.data, nullptr);
-    EXPECT_EQ(result.data->size(), 3u);
-    // Until the block is in the cache, a new reader joins the finished fetch instead of fetching.
-    for (int i = 0; i < 200 && !blocks.contains(key); ++i) {
-      auto third = table.join_or_claim(key);
-      if (third.claim)
-        break;  // stored meanwhile
-      ASSERT_NE(FetchTable::wait(third.fetch).data, nullptr);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  }  // the table's destructor stores whatever is still queued
-  auto stored = blocks.get(key);
+    cache::BlockCache blocks(config);
+    {
+      FetchTable table;
+      auto first = table.join_or_claim(key);
+      auto second = table.join_or_claim(key);
+      first.claim.finish_and_store(blocks, key, testsupport::block_of(4096, 'x'));
+      auto result = FetchTable::wait(second.fetch);
+      ASSERT_NE(result.data, nullptr);
+      EXPECT_EQ(result.data->size(), 4096u);
+      // A reader that comes once the fetch is over finds the block in memory.
+      EXPECT_TRUE(blocks.contains(key));
+      EXPECT_EQ(blocks.stats().memory_bytes, 4096u);
+    }  // the table's destructor writes whatever is still queued for the disk tier
+    EXPECT_EQ(blocks.stats().disk_bytes, 4096u);
+  }
+  cache::BlockCache remounted(config);
+  auto stored = remounted.get(key);
   ASSERT_NE(stored, nullptr);
-  EXPECT_EQ(*stored, std::vector<char>(3, 'x'));
+  EXPECT_EQ(testsupport::bytes_of(*stored), std::vector<char>(4096, 'x'));
 }
 
 }  // namespace

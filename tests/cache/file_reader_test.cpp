@@ -10,6 +10,8 @@
 
 #include "cache/fetch_table.h"
 #include "tests/fakes/memory_block_source.h"
+#include "tests/support/block_data.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -77,18 +79,46 @@ TEST_F(FileReaderTest, SequentialReadIsByteExactWithOneStream) {
   EXPECT_EQ(source_.bytes_read(), content_.size());
 }
 
-TEST_F(FileReaderTest, ReadaheadRunsAheadOfASequentialReader) {
+TEST_F(FileReaderTest, ReadaheadGrowsWhileReadsWaitForTheStream) {
   add_file(64 * kBlock);
+  // A slow source: every read waits for its blocks, so the window keeps growing.
+  source_.set_options({.delay = std::chrono::microseconds(500), .max_chunk = kBlock});
   auto r = reader(readahead(16 * kBlock));
   for (std::uint64_t off = 0; off < 8 * kBlock; off += kBlock)
     expect_read(*r, off, kBlock);
-  // The window grew while reading 8 blocks: more than those 8 were requested from the stream.
-  for (int i = 0; i < 200 && blocks_.stats().memory_bytes < 16 * kBlock; ++i) {
+  // More than the 8 blocks read were requested from the stream, at most a full window beyond them.
+  for (int i = 0; i < 200 && source_.bytes_read() < 16 * kBlock; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  EXPECT_GE(blocks_.stats().memory_bytes, 16 * kBlock);
-  EXPECT_LE(blocks_.stats().memory_bytes, (8 + 16 + 1) * kBlock);
+  EXPECT_GE(source_.bytes_read(), 16 * kBlock);
+  EXPECT_LE(source_.bytes_read(), (8 + 16 + 1) * kBlock);
   EXPECT_EQ(source_.opens(), 1);
+}
+
+TEST_F(FileReaderTest, SequentialReaderLeavesFewBlocksInMemory) {
+  // Past a sequential reader, blocks go back to the memory pool (the kernel's page cache has
+  // them): a read of a file much larger than that lag keeps only the lag and the window in memory.
+  constexpr std::size_t kBig = 64 * 1024;
+  BlockCacheConfig config = memory_only(64u << 20);
+  config.block_size = kBig;
+  BlockCache blocks(config);
+  content_ = pattern_bytes(32u << 20);
+  source_.set_file("/big", content_);
+  auto fetches = cache::make_fetch_table();
+  FileReader r(blocks, source_, fetches, "/big", {content_.size(), 1}, readahead(1u << 20));
+  std::vector<char> buf(kBig);
+  for (std::uint64_t off = 0; off < content_.size(); off += buf.size()) {
+    std::size_t n = 0;
+    ASSERT_FALSE(r.read(off, buf, n));
+    ASSERT_EQ(n, buf.size());
+    ASSERT_TRUE(std::equal(buf.begin(), buf.end(), content_.begin() + static_cast<std::ptrdiff_t>(off)));
+  }
+  EXPECT_LE(blocks.stats().memory_bytes, (4u << 20) + (1u << 20) + kBig);
+  // A second reader of the blocks still in memory keeps them there.
+  FileReader again(blocks, source_, fetches, "/big", {content_.size(), 1}, readahead(1u << 20));
+  std::size_t n = 0;
+  const std::uint64_t tail = content_.size() - kBig;
+  ASSERT_FALSE(again.read(tail, buf, n));
+  EXPECT_TRUE(blocks.contains({"/big", {content_.size(), 1}, tail / kBig}));
 }
 
 TEST_F(FileReaderTest, WindowGrowthMeansFewerOpensThanReads) {
@@ -105,8 +135,31 @@ TEST_F(FileReaderTest, WindowGrowthMeansFewerOpensThanReads) {
   EXPECT_GT(reads, 10 * source_.opens());
 }
 
+TEST_F(FileReaderTest, FewDiskBlocksBetweenMissingOnesComeFromTheRunningStream) {
+  // A disk tier with gaps (blocks it had no time to write) must not cost a REST+RETR after every
+  // block it does hold: isolated ones are read from the stream that runs anyway.
+  testsupport::TempDir dir("ftpfs-reader");
+  BlockCacheConfig config = memory_only();
+  config.disk_dir = dir.path();
+  add_file(64 * kBlock);
+  BlockCache blocks(config);
+  for (std::uint64_t i : {5, 9, 10, 20, 40}) {
+    auto b = std::make_shared<cache::BlockBytes>(kBlock);
+    std::copy_n(content_.begin() + static_cast<std::ptrdiff_t>(i * kBlock), kBlock, b->data());
+    blocks.put_on_disk({"/f", version_, i}, b, blocks.epoch());
+  }
+  source_.set_options({.delay = std::chrono::microseconds(100), .max_chunk = kBlock});
+  auto fetches = cache::make_fetch_table();  // stores into `blocks`: must go before it
+  FileReader r(blocks, source_, fetches, "/f", version_, readahead(64 * kBlock));
+  for (std::uint64_t off = 0; off < content_.size(); off += kBlock)
+    expect_read(r, off, kBlock);
+  EXPECT_LE(source_.opens(), 2);
+}
+
 TEST_F(FileReaderTest, SeekResetsTheWindow) {
   add_file(512 * kBlock);
+  // Slow enough that the sequential reads wait and the window grows.
+  source_.set_options({.delay = std::chrono::microseconds(200), .max_chunk = kBlock});
   auto r = reader(readahead(128 * kBlock));
   for (std::uint64_t i = 0; i < 20; ++i)
     expect_read(*r, i * kBlock, kBlock);

@@ -1,7 +1,9 @@
 #include "tests/fakes/fake_client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <deque>
 
 namespace fakes {
 namespace {
@@ -30,12 +32,25 @@ class FakeDownload final : public ftp::Download {
     owner_.add_downloaded(n);
     return n;
   }
+  void queue(std::span<char> buf) override { queued_.push_back(buf); }
+  ftp::Result<std::size_t> next() override {
+    if (cancelled_)
+      return ftp::Error{ftp::Errc::cancelled, "download cancelled"};
+    if (queued_.empty())
+      return ftp::Error{ftp::Errc::protocol_error, "next() without a queued buffer"};
+    const std::span<char> buf = queued_.front();
+    queued_.pop_front();
+    return read(buf);  // the whole buffer at once, or what is left of the data
+  }
+  void cancel() override { cancelled_ = true; }
   std::uint64_t offset() const override { return offset_; }
 
  private:
   FakeClient& owner_;
   std::string data_;
   std::uint64_t offset_;
+  std::deque<std::span<char>> queued_;
+  std::atomic<bool> cancelled_{false};
 };
 
 class FakeUpload final : public ftp::Upload {

@@ -10,6 +10,7 @@
 #include <climits>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -88,29 +89,46 @@ class MemoryBlockSource final : public cache::BlockSource {
       owner_.streams_cv_.notify_all();
     }
 
-    std::error_code read(std::span<char> buf, std::size_t& n) override {
+    void queue(std::span<char> buf) override { queued_.push_back(buf); }
+
+    // Fills the oldest queued buffer in chunks of max_chunk, each after `delay`, as a network
+    // connection would deliver it; a cancel() is seen between chunks.
+    std::error_code next(std::size_t& n) override {
       n = 0;
-      if (options_.delay.count() > 0)
-        std::this_thread::sleep_for(options_.delay);
-      if (position_ >= options_.fail_at)
-        return std::make_error_code(std::errc::connection_reset);
-      if (position_ >= content_->size())
-        return {};
-      std::uint64_t end =
-          std::min<std::uint64_t>(content_->size(), position_ + std::min(buf.size(), options_.max_chunk));
-      end = std::min(end, options_.fail_at);  // deliver what precedes the failure first
-      n = static_cast<std::size_t>(end - position_);
-      std::copy_n(content_->data() + position_, n, buf.data());
-      position_ = end;
-      owner_.bytes_read_ += n;
+      if (queued_.empty())
+        return std::make_error_code(std::errc::invalid_argument);
+      const std::span<char> buf = queued_.front();
+      queued_.pop_front();
+      while (n < buf.size()) {
+        if (cancelled_)
+          return std::make_error_code(std::errc::operation_canceled);
+        if (options_.delay.count() > 0)
+          std::this_thread::sleep_for(options_.delay);
+        if (position_ >= options_.fail_at)
+          return std::make_error_code(std::errc::connection_reset);
+        if (position_ >= content_->size())
+          return {};
+        std::uint64_t end = std::min<std::uint64_t>(content_->size(),
+                                                    position_ + std::min(buf.size() - n, options_.max_chunk));
+        end = std::min(end, options_.fail_at);  // deliver what precedes the failure first
+        const auto chunk = static_cast<std::size_t>(end - position_);
+        std::copy_n(content_->data() + position_, chunk, buf.data() + n);
+        n += chunk;
+        position_ = end;
+        owner_.bytes_read_ += chunk;
+      }
       return {};
     }
+
+    void cancel() override { cancelled_ = true; }
 
    private:
     MemoryBlockSource& owner_;
     std::shared_ptr<const std::vector<char>> content_;
     std::uint64_t position_;
     Options options_;
+    std::deque<std::span<char>> queued_;
+    std::atomic<bool> cancelled_{false};
   };
 
   std::mutex mutex_;

@@ -1,0 +1,45 @@
+#pragma once
+// The bytes of one cache block. Page-aligned, so that the disk tier can move them with O_DIRECT (no
+// copy through the page cache) and the kernel copies whole pages; allocated without zeroing, since
+// the network or the disk overwrites every byte. The capacity is fixed at allocation; the size may
+// be anything up to it (a file's last block, a block cut short by a file that shrank).
+
+#include <cstddef>
+#include <span>
+
+namespace cache {
+
+class BlockBytes {
+ public:
+  static constexpr std::size_t kAlignment = 4096;
+
+  // Room for `capacity` bytes (rounded up to kAlignment); size() starts at `capacity`, with
+  // unspecified content. Throws std::bad_alloc.
+  explicit BlockBytes(std::size_t capacity);
+  ~BlockBytes();
+  BlockBytes(const BlockBytes&) = delete;
+  BlockBytes& operator=(const BlockBytes&) = delete;
+
+  char* data() noexcept { return data_; }
+  const char* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  std::size_t capacity() const noexcept { return capacity_; }
+  // Up to capacity(); bytes that become part of the block are unspecified until written. The rest
+  // of the page after the last byte reads as zeros (the disk tier writes whole pages).
+  void resize(std::size_t size);
+
+  char* begin() noexcept { return data_; }
+  char* end() noexcept { return data_ + size_; }
+  const char* begin() const noexcept { return data_; }
+  const char* end() const noexcept { return data_ + size_; }
+  std::span<const char> bytes() const noexcept { return {data_, size_}; }
+
+ private:
+  void zero_padding() noexcept;
+
+  char* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
+}  // namespace cache
