@@ -10,6 +10,8 @@
 #include <string>
 #include <system_error>
 
+#include "cache/block_bytes.h"
+
 namespace cache {
 
 // One upload in progress (one STOR or APPE). Destroying it without a successful finish() aborts the
@@ -18,6 +20,9 @@ class UploadStream {
  public:
   virtual ~UploadStream() = default;
   virtual std::error_code write(std::span<const char> data) = 0;
+  // The same for bytes in a buffer the stream may keep until they are sent, instead of copying
+  // them (they must not change meanwhile). The default copies.
+  virtual std::error_code send(std::shared_ptr<const BlockBytes> data) { return write(data->bytes()); }
   // Ends the transfer and waits for the server's verdict (226/250, or 451/552/...).
   virtual std::error_code finish() = 0;
 };

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <utility>
 
@@ -80,20 +81,19 @@ std::error_code verify_size(UploadTarget& target, const std::string& path, std::
   return {};
 }
 
-// Uploads [from, to) of fd to path in chunks.
+// Uploads [from, to) of fd to path in chunks, each read into a buffer of its own that the stream
+// sends without copying (from `buffers`, or new ones).
 std::error_code upload_fd(UploadTarget& target, const std::string& path, int fd, std::uint64_t from,
-                          std::uint64_t to, bool append) {
+                          std::uint64_t to, bool append, BlockBuffers* buffers) {
   std::unique_ptr<UploadStream> stream;
   if (auto ec = target.open(path, append, stream))
     return ec;
-  std::vector<char> buf(
-      static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, std::max<std::uint64_t>(to - from, 1))));
   for (std::uint64_t off = from; off < to;) {
-    auto len = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), to - off));
-    std::span<char> chunk(buf.data(), len);
-    if (auto ec = pread_all(fd, off, chunk))
+    auto len = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, to - off));
+    std::shared_ptr<BlockBytes> chunk = buffers ? buffers->make(len) : std::make_shared<BlockBytes>(len);
+    if (auto ec = pread_all(fd, off, {chunk->data(), len}))
       return ec;
-    if (auto ec = stream->write(chunk))
+    if (auto ec = stream->send(std::move(chunk)))
       return ec;
     off += len;
   }
@@ -245,21 +245,31 @@ std::error_code WriteStage::create(const WriteStageConfig& config, std::string r
                                                    truncated_on_open, target, std::move(fill)));
   stage->fd_ = fd;
   stage->staging_path_ = templ;
+  stage->direct_fd_ = ::open(templ.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);  // -1 where refused
   out = std::move(stage);
   return {};
 }
 
 WriteStage::~WriteStage() {
   stream_.reset();
+  (void)staged_writes_->wait();  // the writer thread uses the descriptors
+  if (direct_fd_ >= 0)
+    ::close(direct_fd_);
   if (fd_ >= 0)
     ::close(fd_);
   if (!staging_path_.empty())
     ::unlink(staging_path_.c_str());
 }
 
+std::error_code WriteStage::settle_locked() {
+  return staged_writes_->wait();
+}
+
 std::error_code WriteStage::fill_locked(std::uint64_t limit) {
   if (filled_)
     return {};
+  if (auto ec = settle_locked())
+    return ec;
   std::uint64_t end = std::min(source_size_, limit);
   std::vector<char> buf(
       static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, std::max<std::uint64_t>(end, 1))));
@@ -288,14 +298,27 @@ std::error_code WriteStage::write(std::uint64_t offset, std::span<const char> da
   std::lock_guard lock(mutex_);
   if (data.empty())
     return {};
+  // A staging write that failed in the background (a full local disk) fails the next write.
+  if (auto ec = staged_writes_->failed())
+    return ec;
   const bool sequential = offset == size_;
   if (!filled_ && !sequential) {
     if (auto ec = fill_locked(size_))
       return ec;
   }
-  if (!sequential)
+  if (!sequential) {
     break_stream_locked();
-  if (auto ec = pwrite_all(fd_, offset, data))
+    if (auto ec = settle_locked())  // the new bytes may overlap bytes still on their way
+      return ec;
+  }
+  // Bytes that may be streamed are copied once, into a buffer both the staging file and the upload
+  // take them from.
+  std::shared_ptr<BlockBytes> chunk;
+  if (streaming_possible_ && config_.buffers) {
+    chunk = config_.buffers->make(data.size());
+    std::memcpy(chunk->data(), data.data(), data.size());
+  }
+  if (auto ec = stage_locked(offset, chunk ? chunk->bytes() : data, chunk))
     return ec;
   size_ = std::max(size_, offset + data.size());
   dirty_ = true;
@@ -308,11 +331,32 @@ std::error_code WriteStage::write(std::uint64_t offset, std::span<const char> da
       break_stream_locked();
     } else if (!stream_ && target_.open_if_spare(remote_path_, false, stream_)) {
       break_stream_locked();
-    } else if (stream_ && stream_->write(data)) {
+    } else if (stream_ && (chunk ? stream_->send(std::move(chunk)) : stream_->write(data))) {
       break_stream_locked();
     }
   }
   return {};
+}
+
+std::error_code WriteStage::stage_locked(std::uint64_t offset, std::span<const char> bytes,
+                                         const std::shared_ptr<BlockBytes>& chunk) {
+  std::size_t direct = 0;
+  if (chunk && direct_fd_ >= 0 && offset % BlockBytes::kAlignment == 0)
+    direct = bytes.size() / BlockBytes::kAlignment * BlockBytes::kAlignment;
+  if (direct > 0 && config_.writer) {
+    config_.writer->write(staged_writes_, direct_fd_, fd_, offset, chunk, direct);
+  } else if (direct > 0) {
+    const std::error_code ec = pwrite_all(direct_fd_, offset, bytes.first(direct));
+    if (ec == std::errc::invalid_argument) {
+      // The filesystem opened the file with O_DIRECT but refuses the writes: page cache from now on.
+      ::close(direct_fd_);
+      direct_fd_ = -1;
+      direct = 0;
+    } else if (ec) {
+      return ec;
+    }
+  }
+  return pwrite_all(fd_, offset + direct, bytes.subspan(direct));
 }
 
 std::error_code WriteStage::read(std::uint64_t offset, std::span<char> buf, std::size_t& n) {
@@ -320,6 +364,8 @@ std::error_code WriteStage::read(std::uint64_t offset, std::span<char> buf, std:
   n = 0;
   if (offset >= size_)
     return {};
+  if (auto ec = settle_locked())
+    return ec;
   auto len = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size_ - offset));
   std::span<char> want(buf.data(), len);
   if (!filled_ && offset < source_size_) {
@@ -340,6 +386,8 @@ std::error_code WriteStage::truncate(std::uint64_t new_size) {
   std::lock_guard lock(mutex_);
   if (new_size == size_)
     return {};
+  if (auto ec = settle_locked())
+    return ec;
   if (new_size == 0) {
     // Like an open with O_TRUNC (the kernel sends open + setattr(size=0) without atomic_o_trunc):
     // the old content is gone, so the file may stream again from scratch.
@@ -378,7 +426,7 @@ std::string WriteStage::pending_file() const {
 }
 
 std::error_code WriteStage::upload_range_locked(std::uint64_t from, bool append) {
-  return upload_fd(target_, remote_path_, fd_, from, size_, append);
+  return upload_fd(target_, remote_path_, fd_, from, size_, append, config_.buffers.get());
 }
 
 std::error_code WriteStage::verify_locked() {
@@ -392,6 +440,9 @@ std::error_code WriteStage::upload_once_locked(bool first) {
     return stream->finish();
   }
   streaming_possible_ = false;
+  // The whole file goes up from the staging copy, which must be complete.
+  if (auto ec = settle_locked())
+    return ec;
   if (!filled_) {
     if (first)
       return upload_range_locked(remote_base_, true);
@@ -436,6 +487,8 @@ void WriteStage::drop_pending_locked() {
 }
 
 void WriteStage::keep_pending_locked() {
+  if (settle_locked())
+    return;  // the staging copy is incomplete: a pending copy of it would upload damage later
   std::error_code ec;
   std::filesystem::create_directories(config_.pending_dir, ec);
   if (ec)
@@ -534,7 +587,7 @@ std::error_code WriteStage::retry_pending(const PendingUpload& pending, UploadTa
     ec = verify_size(target, pending.remote_path, base);
   }
   if (!ec)
-    ec = upload_fd(target, pending.remote_path, fd, 0, len, pending.append_offset.has_value());
+    ec = upload_fd(target, pending.remote_path, fd, 0, len, pending.append_offset.has_value(), nullptr);
   ::close(fd);
   if (!ec)
     ec = verify_size(target, pending.remote_path, base + len);

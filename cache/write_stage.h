@@ -3,7 +3,9 @@
 // path open for writing; fs/ keeps a map path -> shared_ptr<WriteStage>).
 //
 // Every write lands in a staging file first, so close() can report an upload's failure and a failed
-// upload loses nothing. Three ways to reach the server, cheapest first:
+// upload loses nothing. Streamed bytes go to the staging file with O_DIRECT where possible, from the
+// same buffer the upload sends: no copy through the page cache, and none for the upload. Three ways to reach
+// the server, cheapest first:
 //  - streaming: a file truncated on open (or new) that is written sequentially from offset 0 is
 //    pushed to the server while it is written, so flush() only waits for the tail. The stream holds
 //    a connection while the file is open, so it starts only when the target has one to spare
@@ -28,6 +30,8 @@
 #include <system_error>
 #include <vector>
 
+#include "cache/block_buffers.h"
+#include "cache/staging_writer.h"
 #include "cache/upload_target.h"
 
 namespace cache {
@@ -39,6 +43,12 @@ using ContentSource =
 struct WriteStageConfig {
   std::filesystem::path staging_dir;
   std::filesystem::path pending_dir;
+  // Buffers for the bytes on their way to the server, shared by the stages of a mount: a buffer
+  // holds a write's bytes for both the staging file and the upload, which sends them without
+  // another copy. Without one, uploads copy what they send.
+  std::shared_ptr<BlockBuffers> buffers;
+  // Writes those buffers into staging files in the background (null: in write() itself).
+  std::shared_ptr<StagingWriter> writer;
   bool stream_sequential = true;  // stream sequential writes of a truncated file while they arrive
   unsigned upload_attempts = 2;   // uploads tried per flush before the data is kept as pending
 };
@@ -88,6 +98,13 @@ class WriteStage {
              bool truncated_on_open, UploadTarget& target, ContentSource fill);
 
   std::error_code fill_locked(std::uint64_t limit);
+  // Writes bytes into the staging file. Whole pages of a buffer (`chunk`, when given) go with O_DIRECT,
+  // through config_.writer when there is one: no copy into the page cache, and the upload has them
+  // in memory anyway. The rest goes through the page cache.
+  std::error_code stage_locked(std::uint64_t offset, std::span<const char> bytes,
+                               const std::shared_ptr<BlockBytes>& chunk);
+  // Waits for the background writes of this stage; their first failure, if any.
+  std::error_code settle_locked();
   void break_stream_locked();
   std::error_code upload_once_locked(bool first);
   std::error_code upload_range_locked(std::uint64_t from, bool append);
@@ -101,6 +118,8 @@ class WriteStage {
   ContentSource source_;
   std::filesystem::path staging_path_;
   int fd_ = -1;
+  int direct_fd_ = -1;  // the staging file opened with O_DIRECT, where the filesystem allows
+  std::shared_ptr<StagedWrites> staged_writes_ = std::make_shared<StagedWrites>();
 
   mutable std::mutex mutex_;
   std::uint64_t source_size_;  // bytes of original content the ContentSource can supply

@@ -27,7 +27,7 @@ cache::FileAttributes to_attributes(const ftp::DirEntry& entry) {
   return a;
 }
 
-struct stat to_stat(const cache::FileAttributes& a, const Ownership& owner, std::size_t block_size) {
+struct stat to_stat(const cache::FileAttributes& a, const Ownership& owner, std::size_t io_size) {
   struct stat st {};
   switch (a.kind) {
     case cache::FileKind::directory:
@@ -46,7 +46,7 @@ struct stat to_stat(const cache::FileAttributes& a, const Ownership& owner, std:
   st.st_uid = owner.uid;
   st.st_gid = owner.gid;
   st.st_size = static_cast<off_t>(a.size);
-  st.st_blksize = static_cast<blksize_t>(block_size);
+  st.st_blksize = static_cast<blksize_t>(io_size);
   st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(a.mtime.time_since_epoch()).count();
   st.st_mtim.tv_sec = static_cast<time_t>(ns / 1000000000);

@@ -16,6 +16,6 @@ struct Ownership {
 
 cache::FileAttributes to_attributes(const ftp::DirEntry& entry);
 // Fills a struct stat; modes the server did not tell default to 0644 (files), 0755 (directories).
-struct stat to_stat(const cache::FileAttributes& attributes, const Ownership& owner, std::size_t block_size);
+struct stat to_stat(const cache::FileAttributes& attributes, const Ownership& owner, std::size_t io_size);
 
 }  // namespace fs

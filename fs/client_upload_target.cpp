@@ -7,6 +7,10 @@ class UploadStreamAdapter final : public cache::UploadStream {
  public:
   explicit UploadStreamAdapter(std::unique_ptr<ftp::Upload> upload) : upload_(std::move(upload)) {}
   std::error_code write(std::span<const char> data) override { return upload_->write(data).code(); }
+  std::error_code send(std::shared_ptr<const cache::BlockBytes> data) override {
+    const std::span<const char> bytes = data->bytes();
+    return upload_->write_shared(bytes, std::move(data)).code();
+  }
   std::error_code finish() override { return upload_->finish().code(); }
 
  private:

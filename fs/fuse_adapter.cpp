@@ -4,6 +4,7 @@
 
 #include "fs/fuse_adapter.h"
 
+#include <fcntl.h>
 #include <fuse.h>
 #include <spdlog/spdlog.h>
 
@@ -191,12 +192,22 @@ int op_statfs(const char* path, struct statvfs* out) {
   });
 }
 
+// A file opened only for writing bypasses the kernel's page cache (direct_io): its bytes go from the
+// writer's buffer to ours in one copy, where the page cache would first copy them into pages of its
+// own. Such a descriptor cannot be mmap'ed anyway, and the cached pages of other openers are dropped
+// once the upload is done (on_changed).
+void bypass_page_cache_if_write_only(fuse_file_info* fi) {
+  if ((fi->flags & O_ACCMODE) == O_WRONLY)
+    fi->direct_io = 1;
+}
+
 int op_open(const char* path, fuse_file_info* fi) {
   return guarded("open", path, [&](Operations& ops) {
     auto r = ops.open(path, fi->flags);
     if (!r)
       return fail("open", path, r.error());
     fi->fh = *r;
+    bypass_page_cache_if_write_only(fi);
     return 0;
   });
 }
@@ -241,6 +252,7 @@ int op_create(const char* path, mode_t mode, fuse_file_info* fi) {
     if (!r)
       return fail("create", path, r.error());
     fi->fh = *r;
+    bypass_page_cache_if_write_only(fi);
     return 0;
   });
 }

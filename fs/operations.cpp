@@ -79,6 +79,10 @@ Operations::Operations(OperationsConfig config, ftp::Client& client, cache::Meta
       scan_(config_.scan),
       prefetcher_(blocks_, source_, fetches_, cache::PrefetchConfig{.streams = config_.prefetch_streams}),
       log_(spdlog::get("fs")) {
+  if (!config_.staging.buffers)
+    config_.staging.buffers = std::make_shared<cache::BlockBuffers>(16u << 20);
+  if (!config_.staging.writer)
+    config_.staging.writer = std::make_shared<cache::StagingWriter>(32u << 20);
   if (!log_)
     log_ = std::make_shared<spdlog::logger>("fs");  // no sinks: tests without logging setup
 }
@@ -106,7 +110,10 @@ std::string Operations::remote(std::string_view path) const {
 }
 
 struct stat Operations::stat_of(const cache::FileAttributes& a) const {
-  return to_stat(a, config_.owner, blocks_.block_size());
+  // The preferred I/O size tools take for their buffers (cp, cat): one FUSE request of the largest
+  // size the kernel sends us (max_write) rather than several smaller ones.
+  constexpr std::size_t kPreferredIo = 1u << 20;
+  return to_stat(a, config_.owner, std::max(blocks_.block_size(), kPreferredIo));
 }
 
 ftp::Result<cache::FileAttributes> Operations::attributes(std::string_view path) {

@@ -264,6 +264,11 @@ class AsioClient::AsioUpload final : public Upload {
   }
 
   Status write(std::span<const char> data) override {
+    auto copy = std::make_shared<const std::vector<char>>(data.begin(), data.end());
+    return write_shared({copy->data(), copy->size()}, copy);
+  }
+
+  Status write_shared(std::span<const char> data, std::shared_ptr<const void> owner) override {
     std::unique_lock lock(mutex_);
     sent_cv_.wait(lock, [&] { return error_.code || queued_ == 0 || queued_ + data.size() <= kMaxQueued; });
     if (error_.code)
@@ -272,7 +277,7 @@ class AsioClient::AsioUpload final : public Upload {
       return Error(make_error_code(Errc::protocol_error), "write after finish");
     if (data.empty())
       return Status{};
-    queue_.emplace_back(data.begin(), data.end());
+    queue_.push_back({data, std::move(owner)});
     queued_ += data.size();
     if (!sending_) {
       sending_ = true;
@@ -310,10 +315,16 @@ class AsioClient::AsioUpload final : public Upload {
  private:
   static constexpr std::size_t kMaxQueued = 8u << 20;
 
+  // Bytes waiting to be sent, kept valid by their owner.
+  struct Chunk {
+    std::span<const char> bytes;
+    std::shared_ptr<const void> owner;
+  };
+
   // Runs on the I/O thread until the queue is empty or a send fails.
   Awaitable<void> send_queued() {
     for (;;) {
-      std::vector<char> chunk;
+      Chunk chunk;
       {
         std::lock_guard lock(mutex_);
         if (queue_.empty()) {
@@ -324,7 +335,7 @@ class AsioClient::AsioUpload final : public Upload {
         chunk = std::move(queue_.front());
         queue_.pop_front();
       }
-      auto st = co_await data_->write_all(chunk);
+      auto st = co_await data_->write_all(chunk.bytes);
       if (!st) {
         Error error;
         if (st.code() == make_error_code(Errc::timeout)) {
@@ -339,11 +350,11 @@ class AsioClient::AsioUpload final : public Upload {
         stop_sending(error);
         co_return;
       }
-      written_ += chunk.size();
-      client_.bytes_up_ += chunk.size();
+      written_ += chunk.bytes.size();
+      client_.bytes_up_ += chunk.bytes.size();
       {
         std::lock_guard lock(mutex_);
-        queued_ -= chunk.size();
+        queued_ -= chunk.bytes.size();
       }
       sent_cv_.notify_all();
     }
@@ -371,7 +382,7 @@ class AsioClient::AsioUpload final : public Upload {
 
   std::mutex mutex_;
   std::condition_variable sent_cv_;
-  std::deque<std::vector<char>> queue_;
+  std::deque<Chunk> queue_;
   std::size_t queued_ = 0;
   bool sending_ = false;
   bool finished_ = false;

@@ -53,6 +53,12 @@ class Upload {
   // May return before the bytes are on the wire (the data is copied): a failure to send them is
   // reported by a later write() or by finish(), never lost.
   virtual Status write(std::span<const char> data) = 0;
+  // The same for bytes that stay valid while `owner` is held: the upload keeps `owner` until they
+  // are sent instead of copying them. The default copies.
+  virtual Status write_shared(std::span<const char> data, std::shared_ptr<const void> owner) {
+    (void)owner;
+    return write(data);
+  }
   virtual Status finish() = 0;
   // Bytes handed to the data connection so far.
   virtual std::uint64_t bytes_written() const = 0;

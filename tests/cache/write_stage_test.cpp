@@ -141,7 +141,9 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-class WriteStageTest : public ::testing::Test {
+// Every test runs twice: staging written in write() itself, and the way a mount stages streamed
+// bytes (shared buffers, written with O_DIRECT by a background writer).
+class WriteStageTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     std::string templ = (fs::temp_directory_path() / "write_stage_test-XXXXXX").string();
@@ -149,6 +151,10 @@ class WriteStageTest : public ::testing::Test {
     root_ = templ;
     config_.staging_dir = root_ / "staging";
     config_.pending_dir = root_ / "pending";
+    if (GetParam()) {
+      config_.buffers = std::make_shared<cache::BlockBuffers>(4u << 20);
+      config_.writer = std::make_shared<cache::StagingWriter>(1u << 20);
+    }
   }
   void TearDown() override {
     std::error_code ignored;
@@ -185,7 +191,7 @@ class WriteStageTest : public ::testing::Test {
   Original original_;
 };
 
-TEST_F(WriteStageTest, SequentialWritesReachServerBeforeFlush) {
+TEST_P(WriteStageTest, SequentialWritesReachServerBeforeFlush) {
   auto stage = open_truncated("/f");
   const std::string a = pattern(70000, 1), b = pattern(5000, 2);
   ASSERT_FALSE(stage->write(0, a));
@@ -198,7 +204,7 @@ TEST_F(WriteStageTest, SequentialWritesReachServerBeforeFlush) {
   EXPECT_EQ(original_.calls, 0);
 }
 
-TEST_F(WriteStageTest, NoStreamingWhenDisabled) {
+TEST_P(WriteStageTest, NoStreamingWhenDisabled) {
   config_.stream_sequential = false;
   auto stage = open_truncated("/f");
   ASSERT_FALSE(stage->write(0, std::string("abc")));
@@ -207,7 +213,7 @@ TEST_F(WriteStageTest, NoStreamingWhenDisabled) {
   EXPECT_EQ(target_.files["/f"], "abc");
 }
 
-TEST_F(WriteStageTest, TruncatedFileWithoutWritesIsUploadedEmpty) {
+TEST_P(WriteStageTest, TruncatedFileWithoutWritesIsUploadedEmpty) {
   auto stage = open_existing("/f", "old content");
   stage.reset();
   std::unique_ptr<WriteStage> truncated;
@@ -217,7 +223,7 @@ TEST_F(WriteStageTest, TruncatedFileWithoutWritesIsUploadedEmpty) {
   EXPECT_EQ(target_.files["/f"], "");
 }
 
-TEST_F(WriteStageTest, SeekAbortsStreamAndUploadsWholeFile) {
+TEST_P(WriteStageTest, SeekAbortsStreamAndUploadsWholeFile) {
   config_.upload_attempts = 1;  // the abandoned stream must not cost the only attempt
   auto stage = open_truncated("/f");
   std::string ref = pattern(3000, 3);
@@ -229,7 +235,7 @@ TEST_F(WriteStageTest, SeekAbortsStreamAndUploadsWholeFile) {
   EXPECT_EQ(target_.opens, 2);
 }
 
-TEST_F(WriteStageTest, OverwriteInMiddleFillsFromOriginal) {
+TEST_P(WriteStageTest, OverwriteInMiddleFillsFromOriginal) {
   const std::string orig = pattern(300000, 4);
   auto stage = open_existing("/f", orig);
   EXPECT_FALSE(stage->dirty());
@@ -243,7 +249,7 @@ TEST_F(WriteStageTest, OverwriteInMiddleFillsFromOriginal) {
   EXPECT_GT(original_.calls, 0);
 }
 
-TEST_F(WriteStageTest, TruncateSmallerThenLargerZeroFills) {
+TEST_P(WriteStageTest, TruncateSmallerThenLargerZeroFills) {
   auto stage = open_existing("/f", "abcdefghij");
   ASSERT_FALSE(stage->truncate(4));
   EXPECT_EQ(stage->size(), 4u);
@@ -255,7 +261,7 @@ TEST_F(WriteStageTest, TruncateSmallerThenLargerZeroFills) {
   EXPECT_EQ(target_.files["/f"], ref);
 }
 
-TEST_F(WriteStageTest, TruncateToZeroThenSequentialWritesStream) {
+TEST_P(WriteStageTest, TruncateToZeroThenSequentialWritesStream) {
   auto stage = open_existing("/f", "old content");
   ASSERT_FALSE(stage->truncate(0));
   ASSERT_FALSE(stage->write(0, std::string("new")));
@@ -265,7 +271,7 @@ TEST_F(WriteStageTest, TruncateToZeroThenSequentialWritesStream) {
   EXPECT_EQ(original_.calls, 0);
 }
 
-TEST_F(WriteStageTest, AppendAtEndUploadsOnlyTheTail) {
+TEST_P(WriteStageTest, AppendAtEndUploadsOnlyTheTail) {
   const std::string orig = pattern(5000, 5);
   auto stage = open_existing("/f", orig);
   ASSERT_FALSE(stage->write(orig.size(), std::string("tail1")));
@@ -283,7 +289,7 @@ TEST_F(WriteStageTest, AppendAtEndUploadsOnlyTheTail) {
   EXPECT_EQ(original_.calls, 0);
 }
 
-TEST_F(WriteStageTest, ReadYourWritesOnExistingFile) {
+TEST_P(WriteStageTest, ReadYourWritesOnExistingFile) {
   const std::string orig = pattern(10000, 6);
   auto stage = open_existing("/f", orig);
   std::string buf(100, '?');
@@ -308,7 +314,7 @@ TEST_F(WriteStageTest, ReadYourWritesOnExistingFile) {
 
 // A streaming upload holds a connection for as long as the file is open; without one to spare the
 // file is not streamed, and flush sends it whole.
-TEST_F(WriteStageTest, WithoutSpareConnectionTheWholeFileIsUploadedAtFlush) {
+TEST_P(WriteStageTest, WithoutSpareConnectionTheWholeFileIsUploadedAtFlush) {
   target_.spare = false;
   auto stage = open_truncated("/f");
   std::string ref;
@@ -326,7 +332,7 @@ TEST_F(WriteStageTest, WithoutSpareConnectionTheWholeFileIsUploadedAtFlush) {
   EXPECT_EQ(original_.calls, 0);
 }
 
-TEST_F(WriteStageTest, StreamStopsWhenAnotherCallerWaitsForAConnection) {
+TEST_P(WriteStageTest, StreamStopsWhenAnotherCallerWaitsForAConnection) {
   auto stage = open_truncated("/f");
   const std::string a = pattern(50000, 30), b = pattern(40000, 31), c = pattern(30000, 32);
   ASSERT_FALSE(stage->write(0, a));
@@ -342,7 +348,7 @@ TEST_F(WriteStageTest, StreamStopsWhenAnotherCallerWaitsForAConnection) {
   EXPECT_EQ(target_.opens, 2);
 }
 
-TEST_F(WriteStageTest, FailedStreamIsRetriedAsWholeFile) {
+TEST_P(WriteStageTest, FailedStreamIsRetriedAsWholeFile) {
   auto stage = open_truncated("/f");
   const std::string data = pattern(20000, 7);
   target_.finish_failures.push_back(err(std::errc::io_error));
@@ -353,7 +359,7 @@ TEST_F(WriteStageTest, FailedStreamIsRetriedAsWholeFile) {
   EXPECT_EQ(stage->pending_file(), "");
 }
 
-TEST_F(WriteStageTest, FailedUploadKeepsPendingCopyAndReturnsLastError) {
+TEST_P(WriteStageTest, FailedUploadKeepsPendingCopyAndReturnsLastError) {
   auto stage = open_truncated("/dir/my file.txt");
   const std::string data = pattern(50000, 8);
   target_.open_failures = {err(std::errc::io_error), err(std::errc::io_error),
@@ -376,7 +382,7 @@ TEST_F(WriteStageTest, FailedUploadKeepsPendingCopyAndReturnsLastError) {
   EXPECT_FALSE(fs::exists(pending.string() + ".path"));
 }
 
-TEST_F(WriteStageTest, ShortUploadIsAnError) {
+TEST_P(WriteStageTest, ShortUploadIsAnError) {
   auto stage = open_truncated("/f");
   target_.short_uploads = 2;
   ASSERT_FALSE(stage->write(0, std::string("0123456789")));
@@ -385,7 +391,7 @@ TEST_F(WriteStageTest, ShortUploadIsAnError) {
   EXPECT_EQ(slurp(stage->pending_file()), "0123456789");
 }
 
-TEST_F(WriteStageTest, ShortUploadIsRetried) {
+TEST_P(WriteStageTest, ShortUploadIsRetried) {
   auto stage = open_truncated("/f");
   target_.short_uploads = 1;
   ASSERT_FALSE(stage->write(0, std::string("0123456789")));
@@ -393,7 +399,7 @@ TEST_F(WriteStageTest, ShortUploadIsRetried) {
   EXPECT_EQ(target_.files["/f"], "0123456789");
 }
 
-TEST_F(WriteStageTest, ListsAndRetriesPendingUploads) {
+TEST_P(WriteStageTest, ListsAndRetriesPendingUploads) {
   target_.open_failures.assign(100, err(std::errc::io_error));
   std::vector<std::unique_ptr<WriteStage>> stages;
   const std::vector<std::string> paths = {"/a/b.txt", "/../../escape%", "/x/y z"};
@@ -436,13 +442,13 @@ TEST_F(WriteStageTest, ListsAndRetriesPendingUploads) {
   EXPECT_TRUE(fs::exists(left[0].local_file));
 }
 
-TEST_F(WriteStageTest, ListingAMissingPendingDirectoryIsEmpty) {
+TEST_P(WriteStageTest, ListingAMissingPendingDirectoryIsEmpty) {
   std::vector<PendingUpload> pending;
   EXPECT_FALSE(WriteStage::list_pending(root_ / "nothing-here", pending));
   EXPECT_TRUE(pending.empty());
 }
 
-TEST_F(WriteStageTest, UnreadableOriginalKeepsAppendedTailAsPending) {
+TEST_P(WriteStageTest, UnreadableOriginalKeepsAppendedTailAsPending) {
   const std::string orig = pattern(4000, 20);
   auto stage = open_existing("/log", orig);
   ASSERT_FALSE(stage->write(orig.size(), std::string("new lines\n")));
@@ -471,7 +477,7 @@ TEST_F(WriteStageTest, UnreadableOriginalKeepsAppendedTailAsPending) {
   EXPECT_FALSE(fs::exists(pending[0].local_file));
 }
 
-TEST_F(WriteStageTest, FailedAppendFallsBackToWholeFile) {
+TEST_P(WriteStageTest, FailedAppendFallsBackToWholeFile) {
   const std::string orig = pattern(4000, 21);
   auto stage = open_existing("/f", orig);
   ASSERT_FALSE(stage->write(orig.size(), std::string("tail")));
@@ -483,7 +489,7 @@ TEST_F(WriteStageTest, FailedAppendFallsBackToWholeFile) {
   EXPECT_EQ(target_.opens, 2);
 }
 
-TEST_F(WriteStageTest, DestructorRemovesStagingFile) {
+TEST_P(WriteStageTest, DestructorRemovesStagingFile) {
   auto stage = open_truncated("/f");
   ASSERT_FALSE(stage->write(0, std::string("abc")));
   EXPECT_FALSE(fs::is_empty(config_.staging_dir));
@@ -491,7 +497,7 @@ TEST_F(WriteStageTest, DestructorRemovesStagingFile) {
   EXPECT_TRUE(fs::is_empty(config_.staging_dir));
 }
 
-TEST_F(WriteStageTest, ConcurrentWritersAndFlushKeepEveryByte) {
+TEST_P(WriteStageTest, ConcurrentWritersAndFlushKeepEveryByte) {
   auto stage = open_truncated("/f");
   constexpr std::size_t kChunk = 1000, kChunks = 100;
   std::string ref(2 * kChunk * kChunks, '\0');
@@ -556,18 +562,18 @@ void random_ops(WriteStage& stage, std::string ref, FakeTarget& target, const st
   EXPECT_EQ(target.files[path], ref);
 }
 
-TEST_F(WriteStageTest, RandomOperationsMatchReferenceOnExistingFile) {
+TEST_P(WriteStageTest, RandomOperationsMatchReferenceOnExistingFile) {
   const std::string orig = pattern(30000, 30);
   auto stage = open_existing("/r", orig);
   random_ops(*stage, orig, target_, "/r", 1234);
 }
 
-TEST_F(WriteStageTest, RandomOperationsMatchReferenceOnTruncatedFile) {
+TEST_P(WriteStageTest, RandomOperationsMatchReferenceOnTruncatedFile) {
   auto stage = open_truncated("/r");
   random_ops(*stage, "", target_, "/r", 5678);
 }
 
-TEST_F(WriteStageTest, RandomAppendsMatchReferenceOnExistingFile) {
+TEST_P(WriteStageTest, RandomAppendsMatchReferenceOnExistingFile) {
   const std::string orig = pattern(3000, 31);
   auto stage = open_existing("/r", orig);
   std::string ref = orig;
@@ -586,5 +592,9 @@ TEST_F(WriteStageTest, RandomAppendsMatchReferenceOnExistingFile) {
   EXPECT_EQ(target_.files["/r"], ref);
   EXPECT_EQ(target_.opens, target_.append_opens);
 }
+
+INSTANTIATE_TEST_SUITE_P(Staging, WriteStageTest, ::testing::Bool(), [](const auto& info) {
+  return info.param ? std::string("BackgroundDirectWrites") : std::string("WritesInPlace");
+});
 
 }  // namespace
