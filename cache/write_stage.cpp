@@ -437,7 +437,11 @@ std::error_code WriteStage::upload_once_locked(bool first) {
   if (stream_) {
     auto stream = std::move(stream_);
     streaming_possible_ = false;
-    return stream->finish();
+    const std::error_code ec = stream->finish();
+    // A stream that never found a spare connection (it starts in the background) sent nothing:
+    // the whole file goes up now, and that is this attempt.
+    if (ec != std::errc::resource_unavailable_try_again)
+      return ec;
   }
   streaming_possible_ = false;
   // The whole file goes up from the staging copy, which must be complete.

@@ -240,16 +240,18 @@ class AsioClient::AsioDownload final : public Download {
   Error error_;         // sticky: a failed download stays failed
 };
 
-// Sends on the I/O thread while the caller goes on: write() queues a copy of the data and returns,
-// so the writer's next request (a FUSE write and its staging copy) overlaps the send of this one
-// instead of waiting for it. The queue is bounded; a writer faster than the link waits in write().
+// Starts and sends on the I/O thread while the caller goes on. The transfer starts in the
+// background (a session, the data connection, STOR and its 150), so the writer's first write()
+// does not wait for those round trips; write() queues the bytes (a copy, or the caller's buffer
+// kept alive by its owner) and returns, so the writer's next request overlaps the send of this one.
+// The queue is bounded; a writer faster than the link waits in write(). A failure to start or to
+// send is reported by a later write() or by finish().
 class AsioClient::AsioUpload final : public Upload {
  public:
-  AsioUpload(AsioClient& client, SessionLease lease, std::unique_ptr<DataConnection> data)
-      : client_(client), lease_(std::move(lease)), data_(std::move(data)) {}
+  explicit AsioUpload(AsioClient& client) : client_(client) {}
 
   ~AsioUpload() override {
-    wait_until_sent();  // the sender uses this object
+    wait_until_idle();  // the starter and the sender use this object
     if (!data_ && !lease_)
       return;
     client_.run<int>([this]() -> Awaitable<int> {
@@ -261,6 +263,16 @@ class AsioClient::AsioUpload final : public Upload {
       lease_.release();
       co_return 0;
     });
+  }
+
+  // Begins the transfer on the I/O thread; the upload must not be destroyed before that ran
+  // (the destructor waits for it).
+  void start(std::string path, UploadMode mode, bool spare_only) {
+    asio::co_spawn(client_.io_.context(), run_start(std::move(path), mode, spare_only),
+                   [this](std::exception_ptr e) {
+                     if (e)
+                       stop(Error(make_error_code(Errc::protocol_error), "upload start failed"));
+                   });
   }
 
   Status write(std::span<const char> data) override {
@@ -279,18 +291,13 @@ class AsioClient::AsioUpload final : public Upload {
       return Status{};
     queue_.push_back({data, std::move(owner)});
     queued_ += data.size();
-    if (!sending_) {
-      sending_ = true;
-      asio::co_spawn(client_.io_.context(), send_queued(), [this](std::exception_ptr e) {
-        if (e)
-          stop_sending(Error(make_error_code(Errc::protocol_error), "upload sender failed"));
-      });
-    }
+    if (!starting_ && !sending_)
+      spawn_sender_locked();
     return Status{};
   }
 
   Status finish() override {
-    wait_until_sent();
+    wait_until_idle();
     {
       std::lock_guard lock(mutex_);
       if (error_.code)
@@ -321,6 +328,56 @@ class AsioClient::AsioUpload final : public Upload {
     std::shared_ptr<const void> owner;
   };
 
+  // Runs on the I/O thread: a session (a spare one only, when asked), then STOR/APPE. An idle
+  // session whose connection turns out dead is replaced once, as for any idempotent command:
+  // nothing has been sent yet.
+  Awaitable<void> run_start(std::string path, UploadMode mode, bool spare_only) {
+    for (int attempt = 0;; ++attempt) {
+      // (No co_await inside ?: here: g++ 12 miscompiles it.)
+      Result<SessionLease> lease = Error(make_error_code(Errc::cancelled));
+      if (spare_only) {
+        lease = co_await client_.pool_->try_acquire_spare();
+      } else {
+        lease = co_await client_.pool_->acquire();
+      }
+      if (!lease) {
+        stop(lease.error());
+        co_return;
+      }
+      auto data = co_await (*lease)->start_store(path, mode);
+      if (data) {
+        lease_ = std::move(*lease);
+        data_ = std::move(*data);
+        break;
+      }
+      if (is_fatal(data.code())) {
+        lease->mark_broken();
+        if (lease->reused() && attempt == 0 && worth_retry(data.code()))
+          continue;
+      }
+      stop(data.error());
+      co_return;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      starting_ = false;
+      if (queue_.empty()) {
+        sent_cv_.notify_all();
+        co_return;
+      }
+      sending_ = true;
+    }
+    co_await send_queued();
+  }
+
+  void spawn_sender_locked() {
+    sending_ = true;
+    asio::co_spawn(client_.io_.context(), send_queued(), [this](std::exception_ptr e) {
+      if (e)
+        stop(Error(make_error_code(Errc::protocol_error), "upload sender failed"));
+    });
+  }
+
   // Runs on the I/O thread until the queue is empty or a send fails.
   Awaitable<void> send_queued() {
     for (;;) {
@@ -347,7 +404,7 @@ class AsioClient::AsioUpload final : public Upload {
           error = co_await lease_->fail_transfer(std::move(data_), st.error());
         }
         lease_.release();
-        stop_sending(error);
+        stop(error);
         co_return;
       }
       written_ += chunk.bytes.size();
@@ -360,22 +417,25 @@ class AsioClient::AsioUpload final : public Upload {
     }
   }
 
-  void stop_sending(Error error) {
+  // Ends the starter or the sender with an error that later calls report.
+  void stop(Error error) {
     std::lock_guard lock(mutex_);
     error_ = std::move(error);
     queue_.clear();
     queued_ = 0;
+    starting_ = false;
     sending_ = false;
     sent_cv_.notify_all();
   }
 
-  void wait_until_sent() {
+  void wait_until_idle() {
     std::unique_lock lock(mutex_);
-    sent_cv_.wait(lock, [&] { return !sending_; });
+    sent_cv_.wait(lock, [&] { return !starting_ && !sending_; });
   }
 
   AsioClient& client_;
-  // Used on the I/O thread only (by the sender, or by finish() and the destructor once it stopped).
+  // Used on the I/O thread only (by the starter and the sender, or by finish() and the destructor
+  // once they stopped).
   SessionLease lease_;
   std::unique_ptr<DataConnection> data_;
   std::atomic<std::uint64_t> written_{0};
@@ -384,6 +444,7 @@ class AsioClient::AsioUpload final : public Upload {
   std::condition_variable sent_cv_;
   std::deque<Chunk> queue_;
   std::size_t queued_ = 0;
+  bool starting_ = true;
   bool sending_ = false;
   bool finished_ = false;
   Error error_;
@@ -541,32 +602,9 @@ Result<std::unique_ptr<Upload>> AsioClient::start_upload(std::string_view path, 
                                                          bool spare_only) {
   if (auto bad = check_name(path); !bad)
     return bad.error();
-  using R = Result<std::unique_ptr<Upload>>;
-  return run<R>([this, path, mode, spare_only]() -> Awaitable<R> {
-    for (int attempt = 0;; ++attempt) {
-      // (No co_await inside ?: here: g++ 12 miscompiles it.)
-      Result<SessionLease> lease = Error(make_error_code(Errc::cancelled));
-      if (spare_only) {
-        lease = co_await pool_->try_acquire_spare();
-      } else {
-        lease = co_await pool_->acquire();
-      }
-      if (!lease)
-        co_return lease.error();
-      auto data = co_await (*lease)->start_store(path, mode);
-      if (data) {
-        co_return std::unique_ptr<Upload>(
-            std::make_unique<AsioUpload>(*this, std::move(*lease), std::move(*data)));
-      }
-      if (is_fatal(data.code())) {
-        lease->mark_broken();
-        // Nothing was written yet, so starting over on a new session is safe even for APPE.
-        if (lease->reused() && attempt == 0 && worth_retry(data.code()))
-          continue;
-      }
-      co_return data.error();
-    }
-  });
+  auto upload = std::make_unique<AsioUpload>(*this);
+  upload->start(std::string(path), mode, spare_only);
+  return std::unique_ptr<Upload>(std::move(upload));
 }
 
 Status AsioClient::make_directory(std::string_view path) {

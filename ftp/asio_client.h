@@ -8,6 +8,10 @@
 // pool (the server may have closed it meanwhile) is retried once on a new session. Everything else reports
 // its first error.
 //
+// Uploads start in the background (a session, the data connection, STOR): upload() returns at once
+// and a failure to start shows at the next write() or finish(). Idle sessions open their next data
+// connection ahead (Session::arm_data), so a transfer usually costs its command alone.
+//
 // Downloads and uploads each hold one session for their whole life. A download destroyed before
 // its end is aborted: the data connection is reset, ABOR is sent and both final replies are read
 // within the command timeout; the session then goes back to the pool, or is discarded if any of
@@ -79,8 +83,8 @@ class AsioClient final : public Client {
   // spare_only, with try_acquire_spare().
   Result<std::unique_ptr<Download>> start_download(std::string_view path, std::uint64_t offset,
                                                    bool spare_only);
-  // upload() and upload_if_spare(): STOR/APPE on a session leased with acquire() or, when
-  // spare_only, with try_acquire_spare().
+  // upload() and upload_if_spare(): STOR/APPE, started in the background on a session leased with
+  // acquire() or, when spare_only, with try_acquire_spare().
   Result<std::unique_ptr<Upload>> start_upload(std::string_view path, UploadMode mode, bool spare_only);
 
   SessionLoggers log_;

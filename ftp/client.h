@@ -84,12 +84,15 @@ class Client {
   virtual Result<std::unique_ptr<Download>> download_if_spare(std::string_view path, std::uint64_t offset) {
     return download(path, offset);
   }
+  // An upload may start in the background: a failure to start (no session, STOR refused) is then
+  // reported by a later write() or finish() instead of here.
   virtual Result<std::unique_ptr<Upload>> upload(std::string_view path, UploadMode mode) = 0;
   // Like upload(), for a transfer that may stay open while its writer is idle (streaming a file as
   // it is written): starts only on a session that is free right now and is not the last one free,
-  // never waits for one, and otherwise fails at once (std::errc::resource_unavailable_try_again) so
-  // the caller can upload later instead. Held this way, idle uploads can never take every session.
-  // A client without a shared pool of sessions has nothing to protect and simply uploads.
+  // never waits for one, and otherwise fails (std::errc::resource_unavailable_try_again, here or at
+  // the next write() or finish()) so the caller can upload later instead. Held this way, idle
+  // uploads can never take every session. A client without a shared pool of sessions has nothing
+  // to protect and simply uploads.
   virtual Result<std::unique_ptr<Upload>> upload_if_spare(std::string_view path, UploadMode mode) {
     return upload(path, mode);
   }

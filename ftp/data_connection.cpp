@@ -1,5 +1,9 @@
 #include "ftp/data_connection.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include "ftp/error.h"
 #include "ftp/io_error.h"
 
@@ -111,6 +115,14 @@ Awaitable<Status> DataConnection::write_all(std::span<const char> data) {
     co_return Error(make_error_code(Errc::transfer_aborted), "data connection: " + ec.message());
   }
   co_return Status{};
+}
+
+bool DataConnection::unusable() {
+  if (acceptor_ || !stream_.is_open())
+    return acceptor_ == std::nullopt;
+  char probe = 0;
+  const ssize_t n = ::recv(stream_.lowest_layer().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+  return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
 void DataConnection::finish_send() {

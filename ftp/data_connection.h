@@ -51,6 +51,9 @@ class DataConnection {
   // complete to the server.
   void reset();
   bool eof() const { return eof_; }
+  // For a connection opened ahead of its transfer: true when the server already closed or reset it
+  // (it gave up waiting), or sent something; such a connection cannot carry the transfer.
+  bool unusable();
 
  private:
   DataConnection(asio::any_io_executor ex, std::chrono::milliseconds data_timeout);

@@ -218,10 +218,31 @@ Awaitable<Result<std::unique_ptr<DataConnection>>> Session::open_data() {
                                              config_.data_timeout);
 }
 
+Awaitable<Status> Session::arm_data() {
+  if (armed_ || config_.data_mode != DataMode::passive)
+    co_return Status{};
+  auto data = co_await open_data();
+  if (!data)
+    co_return note(data.error());
+  armed_ = std::move(*data);
+  touch();
+  co_return Status{};
+}
+
 Awaitable<Result<std::unique_ptr<DataConnection>>> Session::start_transfer(std::string_view verb,
                                                                            std::string_view arg,
                                                                            std::uint64_t rest) {
-  auto data = co_await open_data();
+  // A connection opened ahead (arm_data) is used when it is still there.
+  std::unique_ptr<DataConnection> armed = std::move(armed_);
+  if (armed && armed->unusable())
+    armed.reset();
+  bool ahead = armed != nullptr;
+  Result<std::unique_ptr<DataConnection>> data = Error(make_error_code(Errc::cancelled));
+  if (armed) {
+    data = std::move(armed);
+  } else {
+    data = co_await open_data();
+  }
   if (!data)
     co_return note(data.error());
   if (rest > 0) {
@@ -232,6 +253,22 @@ Awaitable<Result<std::unique_ptr<DataConnection>>> Session::start_transfer(std::
       co_return note(make_error(Errc::protocol_error, "unexpected " + r->summary() + " (REST)"));
   }
   auto reply = co_await exchange(verb, arg);
+  if (!reply && ahead && !broken_ && reply.code() == make_error_code(Errc::transfer_aborted)) {
+    // The server no longer waited on the connection opened ahead: once more with a new one.
+    if (log_.ftp)
+      log_.ftp->debug("data connection opened ahead was refused ({}); opening a new one", reply.error().detail);
+    data = co_await open_data();
+    if (!data)
+      co_return note(data.error());
+    if (rest > 0) {
+      auto r = co_await exchange("REST", std::to_string(rest));
+      if (!r)
+        co_return r.error();
+      if (r->code != 350)
+        co_return note(make_error(Errc::protocol_error, "unexpected " + r->summary() + " (REST)"));
+    }
+    reply = co_await exchange(verb, arg);
+  }
   if (!reply)
     co_return reply.error();
   if (reply->code != 150 && reply->code != 125) {

@@ -52,7 +52,9 @@ Awaitable<bool> SessionPool::take_idle(SessionLease& out) {
     idle_.pop_back();
     ++in_use_;
     if (std::chrono::steady_clock::now() - session->last_used() > config_.idle_timeout) {
-      // Servers drop idle control connections; find out now rather than in the middle of work.
+      // Servers drop idle control connections; find out now rather than in the middle of work. A
+      // data connection opened that long ago is not trusted either.
+      session->disarm();
       auto alive = co_await session->noop();
       if (!alive || session->broken()) {
         if (log_.ftp)
@@ -102,7 +104,19 @@ Awaitable<Result<SessionLease>> SessionPool::open_new(bool& capped) {
 
 unsigned SessionPool::free_now() const {
   const unsigned open = open_.load(), limit = limit_.load();
-  return static_cast<unsigned>(idle_.size()) + (limit > open ? limit - open : 0u);
+  return static_cast<unsigned>(idle_.size()) + arming_ + (limit > open ? limit - open : 0u);
+}
+
+Awaitable<void> SessionPool::wait_for_session(bool counted) {
+  asio::steady_timer wake(ex_, asio::steady_timer::time_point::max());
+  auto self = waiters_.insert(waiters_.end(), &wake);
+  boost::system::error_code ignored;
+  if (counted)
+    ++waiting_;
+  co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  if (counted)
+    --waiting_;
+  waiters_.erase(self);
 }
 
 Awaitable<Result<SessionLease>> SessionPool::acquire() {
@@ -113,6 +127,11 @@ Awaitable<Result<SessionLease>> SessionPool::acquire() {
     SessionLease lease;
     if (co_await take_idle(lease))
       co_return std::move(lease);
+    // A session opening its data connection is back in one round trip: sooner than a login.
+    if (arming_ > 0) {
+      co_await wait_for_session(false);
+      continue;
+    }
 
     if (open_ < limit_) {
       bool capped = false;
@@ -123,13 +142,7 @@ Awaitable<Result<SessionLease>> SessionPool::acquire() {
     }
 
     // Wait until a session is given back (or a slot frees up).
-    asio::steady_timer wake(ex_, asio::steady_timer::time_point::max());
-    auto self = waiters_.insert(waiters_.end(), &wake);
-    boost::system::error_code ignored;
-    ++waiting_;
-    co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    --waiting_;
-    waiters_.erase(self);
+    co_await wait_for_session(true);
   }
 }
 
@@ -144,6 +157,10 @@ Awaitable<Result<SessionLease>> SessionPool::try_acquire_spare() {
     // Callers already waiting come first, and the session taken here must not be the last one free.
     if (waiting_ > 0 || free_now() < 2)
       co_return refuse();
+    if (arming_ > 0 && idle_.size() < 2) {
+      co_await wait_for_session(false);  // one round trip; then decide with it idle
+      continue;
+    }
 
     // Two idle sessions: one is taken, the other is proven to be there for everyone else.
     if (idle_.size() >= 2) {
@@ -170,6 +187,32 @@ Awaitable<Result<SessionLease>> SessionPool::try_acquire_spare() {
 }
 
 void SessionPool::give_back(std::unique_ptr<Session> session) {
+  if (!shut_down_ && !session->broken() && !session->armed() && waiting_ == 0 &&
+      config_.data_mode == DataMode::passive) {
+    // Still counted in use: a caller that comes meanwhile waits the one round trip it takes.
+    ++background_;
+    ++arming_;
+    asio::co_spawn(
+        ex_,
+        [this, s = std::move(session)]() mutable -> Awaitable<void> {
+          if (auto armed = co_await s->arm_data(); !armed && log_.ftp)
+            log_.ftp->debug("opening a data connection ahead: {}", armed.error().message());
+          --arming_;
+          make_idle(std::move(s));
+          background_done();
+        },
+        asio::detached);
+    return;
+  }
+  make_idle(std::move(session));
+}
+
+void SessionPool::background_done() {
+  if (--background_ == 0 && background_done_)
+    background_done_->cancel();
+}
+
+void SessionPool::make_idle(std::unique_ptr<Session> session) {
   --in_use_;
   if (shut_down_ || session->broken()) {
     if (log_.ftp)
@@ -196,7 +239,7 @@ void SessionPool::wake_one() {
 void SessionPool::open_spare() {
   if (shut_down_ || open_ >= std::min(2u, limit_.load()))
     return;
-  ++opening_spares_;
+  ++background_;
   asio::co_spawn(
       ex_,
       [this]() -> Awaitable<void> {
@@ -204,21 +247,20 @@ void SessionPool::open_spare() {
           bool capped = false;
           auto lease = co_await open_new(capped);  // given back as idle at the end of this scope
         }
-        if (--opening_spares_ == 0 && spares_done_)
-          spares_done_->cancel();
+        background_done();
       },
       asio::detached);
 }
 
 Awaitable<void> SessionPool::shutdown() {
   shut_down_ = true;
-  if (opening_spares_ > 0) {
+  if (background_ > 0) {
     asio::steady_timer done(ex_, asio::steady_timer::time_point::max());
-    spares_done_ = &done;
+    background_done_ = &done;
     boost::system::error_code ignored;
-    while (opening_spares_ > 0)
+    while (background_ > 0)
       co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    spares_done_ = nullptr;
+    background_done_ = nullptr;
   }
   auto idle = std::move(idle_);
   idle_.clear();

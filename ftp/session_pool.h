@@ -83,7 +83,7 @@ class SessionPool {
   Awaitable<Result<SessionLease>> acquire();
   // A session only when one is free right now (idle, or a new one may be opened) and leasing it still
   // leaves at least one more for other callers under the current limit, with nobody waiting; never
-  // waits for another lease. Refuses with std::errc::resource_unavailable_try_again otherwise. While
+  // waits for another lease (only, for a round trip, for a session opening its data connection). Refuses with std::errc::resource_unavailable_try_again otherwise. While
   // the pool may still grow and fewer than two sessions are idle, it opens a new session rather than
   // taking the idle one, so a server's real connection limit (421) is found here, and refused,
   // before anyone depends on it; with two idle, one proven session stays for the others.
@@ -93,14 +93,18 @@ class SessionPool {
   // of logging in first. Failures only lower the limit (421) or are forgotten.
   void open_spare();
   // Says QUIT on idle sessions and refuses new leases; leased sessions close when given back.
-  // Waits for a session open_spare() is still opening.
+  // Waits for a session open_spare() is still opening or one that is opening a data connection.
   Awaitable<void> shutdown();
 
   PoolStats stats() const;
 
  private:
   friend class SessionLease;
+  // A session back from a lease: opens its next data connection ahead (Session::arm_data) when
+  // nobody waits for it, then makes it idle.
   void give_back(std::unique_ptr<Session> session);
+  void make_idle(std::unique_ptr<Session> session);
+  void background_done();
   void wake_one();
   // Leases the newest idle session, checked with NOOP after idle_timeout; false when the idle list
   // ran empty (dead sessions are discarded on the way).
@@ -108,7 +112,12 @@ class SessionPool {
   // Opens a new session in a free slot (open_ < limit_ checked by the caller). On 421 the limit
   // drops to the sessions already open and `capped` is set; the caller decides whether to wait.
   Awaitable<Result<SessionLease>> open_new(bool& capped);
-  unsigned free_now() const;  // idle sessions plus slots for new ones under the current limit
+  // Idle sessions (counting those opening their next data connection, back in a round trip) plus
+  // slots for new ones under the current limit.
+  unsigned free_now() const;
+  // Waits until a session is given back. Waits counted in stats().waiting make streams give up
+  // their sessions (Client::sessions_wanted); a wait for an arming session is too short for that.
+  Awaitable<void> wait_for_session(bool counted);
   std::chrono::milliseconds backoff() const;
 
   asio::any_io_executor ex_;
@@ -119,8 +128,9 @@ class SessionPool {
   std::list<asio::steady_timer*> waiters_;  // acquire() calls waiting for a session, oldest first
   unsigned consecutive_failures_ = 0;
   bool shut_down_ = false;
-  unsigned opening_spares_ = 0;                // open_spare() coroutines still running
-  asio::steady_timer* spares_done_ = nullptr;  // shutdown() waits on it for them
+  unsigned arming_ = 0;                             // sessions opening a data connection ahead
+  unsigned background_ = 0;                         // open_spare() and arming coroutines running
+  asio::steady_timer* background_done_ = nullptr;  // shutdown() waits on it for them
 
   std::atomic<unsigned> open_{0};
   std::atomic<unsigned> in_use_{0};

@@ -47,10 +47,16 @@ class AsioClientTest : public ::testing::Test {
     return c;
   }
 
+  // A client whose pool is at rest: the login session has opened its next data connection ahead
+  // (Session::arm_data), so the next command the server sees is the test's own.
   std::unique_ptr<AsioClient> connect(ftp::SessionConfig c) {
     auto client = AsioClient::connect(std::move(c));
     EXPECT_TRUE(client) << client.error().message();
-    return client ? std::move(*client) : nullptr;
+    if (!client)
+      return nullptr;
+    for (int i = 0; i < 500 && (*client)->stats().pool.sessions_in_use > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    return std::move(*client);
   }
   std::unique_ptr<AsioClient> connect() { return connect(config()); }
 
