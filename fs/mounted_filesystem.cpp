@@ -85,7 +85,9 @@ MountedFilesystem::~MountedFilesystem() {
 ftp::Result<std::unique_ptr<MountedFilesystem>> MountedFilesystem::start(
     const Config& config, std::function<void(const std::string&)> on_content_changed) {
   std::unique_ptr<MountedFilesystem> self(new MountedFilesystem(config));
-  auto client = ftp::AsioClient::connect(config.session);
+  // Session events go to "ftp", the command/reply transcript (password masked) to "ftp.wire".
+  auto client = ftp::AsioClient::connect(config.session,
+                                         ftp::SessionLoggers{spdlog::get("ftp"), spdlog::get("ftp.wire")});
   if (!client)
     return client.error();
 

@@ -344,7 +344,8 @@ class AsioClient::AsioUpload final : public Upload {
         stop(lease.error());
         co_return;
       }
-      auto data = co_await (*lease)->start_store(path, mode);
+      // Early: the first bytes go out without waiting for the 150 (Session::start_store).
+      auto data = co_await (*lease)->start_store(path, mode, /*early=*/true);
       if (data) {
         lease_ = std::move(*lease);
         data_ = std::move(*data);
@@ -391,6 +392,18 @@ class AsioClient::AsioUpload final : public Upload {
         }
         chunk = std::move(queue_.front());
         queue_.pop_front();
+      }
+      if (written_ > 0) {
+        // After the first bytes, the server's 150 must have come: a refused STOR stops here
+        // instead of filling the connection's buffers for nothing.
+        if (auto confirmed = co_await lease_->confirm_transfer(); !confirmed) {
+          data_.reset();
+          if (is_fatal(confirmed.code()))
+            lease_.mark_broken();
+          lease_.release();
+          stop(confirmed.error());
+          co_return;
+        }
       }
       auto st = co_await data_->write_all(chunk.bytes);
       if (!st) {

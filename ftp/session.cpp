@@ -225,18 +225,44 @@ Awaitable<Status> Session::arm_data() {
   if (!data)
     co_return note(data.error());
   armed_ = std::move(*data);
+  armed_at_ = std::chrono::steady_clock::now();
   touch();
   co_return Status{};
 }
 
+Awaitable<Status> Session::confirm_transfer() {
+  if (!preliminary_pending_)
+    co_return Status{};
+  preliminary_pending_ = false;
+  auto reply = co_await control_.read_reply();
+  if (!reply)
+    co_return note(reply.error());
+  if (reply->code == 150 || reply->code == 125)
+    co_return Status{};
+  if (reply->is_negative())
+    co_return reply_error(*reply, "STOR", {});
+  co_return note(make_error(Errc::protocol_error, "unexpected " + reply->summary() + " (STOR)"));
+}
+
 Awaitable<Result<std::unique_ptr<DataConnection>>> Session::start_transfer(std::string_view verb,
                                                                            std::string_view arg,
-                                                                           std::uint64_t rest) {
+                                                                           std::uint64_t rest, bool early) {
   // A connection opened ahead (arm_data) is used when it is still there.
   std::unique_ptr<DataConnection> armed = std::move(armed_);
   if (armed && armed->unusable())
     armed.reset();
-  bool ahead = armed != nullptr;
+  const bool ahead = armed != nullptr;
+  // Sending before the 150 is only for a connection the server accepted moments ago: an old one may
+  // have been given up (425), and the bytes sent would be lost for a retry.
+  constexpr auto kFresh = std::chrono::seconds(5);
+  if (early && ahead && rest == 0 && std::chrono::steady_clock::now() - armed_at_ < kFresh) {
+    auto sent = co_await control_.send(verb, arg);
+    if (!sent)
+      co_return note(sent.error());
+    touch();
+    preliminary_pending_ = true;
+    co_return std::move(armed);
+  }
   Result<std::unique_ptr<DataConnection>> data = Error(make_error_code(Errc::cancelled));
   if (armed) {
     data = std::move(armed);
@@ -256,7 +282,8 @@ Awaitable<Result<std::unique_ptr<DataConnection>>> Session::start_transfer(std::
   if (!reply && ahead && !broken_ && reply.code() == make_error_code(Errc::transfer_aborted)) {
     // The server no longer waited on the connection opened ahead: once more with a new one.
     if (log_.ftp)
-      log_.ftp->debug("data connection opened ahead was refused ({}); opening a new one", reply.error().detail);
+      log_.ftp->debug("data connection opened ahead was refused ({}); opening a new one",
+                      reply.error().detail);
     data = co_await open_data();
     if (!data)
       co_return note(data.error());
@@ -298,6 +325,7 @@ Awaitable<Result<std::string>> Session::read_all(DataConnection& data) {
 }
 
 Awaitable<Status> Session::finish_transfer(std::unique_ptr<DataConnection> data, bool upload) {
+  preliminary_pending_ = false;  // the loop below skips a 150 that is still to come
   if (upload) {
     data->finish_send();
   } else {
@@ -323,7 +351,10 @@ Awaitable<Status> Session::finish_transfer(std::unique_ptr<DataConnection> data,
 Awaitable<Error> Session::fail_transfer(std::unique_ptr<DataConnection> data, Error failure) {
   data->close();
   data.reset();
+  preliminary_pending_ = false;
   auto reply = co_await control_.read_reply();
+  while (reply && reply->is_preliminary())
+    reply = co_await control_.read_reply();  // the 150 of an early start
   if (!reply) {
     broken_ = true;
     co_return failure;
@@ -339,6 +370,7 @@ Awaitable<Error> Session::fail_transfer(std::unique_ptr<DataConnection> data, Er
 Awaitable<Status> Session::abort_transfer(std::unique_ptr<DataConnection> data) {
   data->reset();
   data.reset();
+  preliminary_pending_ = false;  // the loop below skips a 150 that is still to come
   auto sent = co_await control_.send("ABOR");
   if (!sent) {
     broken_ = true;
@@ -525,11 +557,11 @@ Awaitable<Result<std::unique_ptr<DataConnection>>> Session::start_retrieve(std::
 }
 
 Awaitable<Result<std::unique_ptr<DataConnection>>> Session::start_store(std::string_view path,
-                                                                        UploadMode mode) {
+                                                                        UploadMode mode, bool early) {
   auto server_path = codec_.to_server(path);
   if (!server_path)
     co_return server_path.error();
-  co_return co_await start_transfer(mode == UploadMode::append ? "APPE" : "STOR", *server_path, 0);
+  co_return co_await start_transfer(mode == UploadMode::append ? "APPE" : "STOR", *server_path, 0, early);
 }
 
 Awaitable<Status> Session::make_directory(std::string_view path) {

@@ -62,7 +62,14 @@ class Session {
   // then calls finish_transfer() at its end, or abort_transfer() to stop early.
   Awaitable<Result<std::unique_ptr<DataConnection>>> start_retrieve(std::string_view path,
                                                                     std::uint64_t offset);
-  Awaitable<Result<std::unique_ptr<DataConnection>>> start_store(std::string_view path, UploadMode mode);
+  // With `early`, on a data connection opened ahead moments ago, returns right after sending STOR/APPE
+  // without waiting for the server's 150: the caller may send the first bytes at once (they wait in
+  // the connection's buffers) and calls confirm_transfer() before sending more.
+  Awaitable<Result<std::unique_ptr<DataConnection>>> start_store(std::string_view path, UploadMode mode,
+                                                                 bool early = false);
+  // Reads the 150/125 that an early start_store() did not wait for (nothing when there is none): a
+  // refusal (550, 553...) is the error.
+  Awaitable<Status> confirm_transfer();
   // Ends a transfer whose data connection reached its clean end (download) or whose last byte was
   // written (upload): closes the data connection and requires 226/250 on the control connection.
   Awaitable<Status> finish_transfer(std::unique_ptr<DataConnection> data, bool upload);
@@ -103,7 +110,8 @@ class Session {
                            int code3 = -1);
   Awaitable<Result<std::unique_ptr<DataConnection>>> open_data();
   Awaitable<Result<std::unique_ptr<DataConnection>>> start_transfer(std::string_view verb,
-                                                                    std::string_view arg, std::uint64_t rest);
+                                                                    std::string_view arg, std::uint64_t rest,
+                                                                    bool early = false);
   Awaitable<Result<std::string>> read_all(DataConnection& data);
   Awaitable<Result<std::vector<DirEntry>>> list_once(std::string_view verb, std::string_view arg,
                                                      ListingFormat format);
@@ -126,6 +134,8 @@ class Session {
   std::string initial_dir_ = "/";
   bool epsv_ok_ = true;
   std::unique_ptr<DataConnection> armed_;  // see arm_data()
+  std::chrono::steady_clock::time_point armed_at_;
+  bool preliminary_pending_ = false;  // an early start_store() did not read its 150 yet
   bool broken_ = false;
   std::chrono::steady_clock::time_point last_used_ = std::chrono::steady_clock::now();
 };

@@ -109,14 +109,15 @@ unsigned SessionPool::free_now() const {
 
 Awaitable<void> SessionPool::wait_for_session(bool counted) {
   asio::steady_timer wake(ex_, asio::steady_timer::time_point::max());
-  auto self = waiters_.insert(waiters_.end(), &wake);
+  auto& list = counted ? waiters_ : arming_waiters_;
+  auto self = list.insert(list.end(), &wake);
   boost::system::error_code ignored;
   if (counted)
     ++waiting_;
   co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   if (counted)
     --waiting_;
-  waiters_.erase(self);
+  list.erase(self);
 }
 
 Awaitable<Result<SessionLease>> SessionPool::acquire() {
@@ -199,6 +200,8 @@ void SessionPool::give_back(std::unique_ptr<Session> session) {
             log_.ftp->debug("opening a data connection ahead: {}", armed.error().message());
           --arming_;
           make_idle(std::move(s));
+          for (auto* timer : arming_waiters_)
+            timer->expires_at(asio::steady_timer::time_point::min());  // look again, all of them
           background_done();
         },
         asio::detached);
@@ -270,6 +273,8 @@ Awaitable<void> SessionPool::shutdown() {
     --open_;
   }
   for (auto* timer : waiters_)
+    timer->cancel();
+  for (auto* timer : arming_waiters_)
     timer->cancel();
 }
 

@@ -83,10 +83,11 @@ class SessionPool {
   Awaitable<Result<SessionLease>> acquire();
   // A session only when one is free right now (idle, or a new one may be opened) and leasing it still
   // leaves at least one more for other callers under the current limit, with nobody waiting; never
-  // waits for another lease (only, for a round trip, for a session opening its data connection). Refuses with std::errc::resource_unavailable_try_again otherwise. While
-  // the pool may still grow and fewer than two sessions are idle, it opens a new session rather than
-  // taking the idle one, so a server's real connection limit (421) is found here, and refused,
-  // before anyone depends on it; with two idle, one proven session stays for the others.
+  // waits for another lease (only, for a round trip, for a session opening its data connection). Refuses with
+  // std::errc::resource_unavailable_try_again otherwise. While the pool may still grow and fewer than two
+  // sessions are idle, it opens a new session rather than taking the idle one, so a server's real connection
+  // limit (421) is found here, and refused, before anyone depends on it; with two idle, one proven session
+  // stays for the others.
   Awaitable<Result<SessionLease>> try_acquire_spare();
   // Opens one more session in the background while fewer than two are open, so that the first
   // transfer that must leave a session to others (try_acquire_spare) finds a proven spare instead
@@ -126,10 +127,12 @@ class SessionPool {
   SessionLoggers log_;
   std::vector<std::unique_ptr<Session>> idle_;
   std::list<asio::steady_timer*> waiters_;  // acquire() calls waiting for a session, oldest first
+  // Calls waiting for an arming session to come back; all of them look again when one does.
+  std::list<asio::steady_timer*> arming_waiters_;
   unsigned consecutive_failures_ = 0;
   bool shut_down_ = false;
-  unsigned arming_ = 0;                             // sessions opening a data connection ahead
-  unsigned background_ = 0;                         // open_spare() and arming coroutines running
+  unsigned arming_ = 0;                            // sessions opening a data connection ahead
+  unsigned background_ = 0;                        // open_spare() and arming coroutines running
   asio::steady_timer* background_done_ = nullptr;  // shutdown() waits on it for them
 
   std::atomic<unsigned> open_{0};

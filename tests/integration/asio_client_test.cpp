@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -405,6 +406,148 @@ TEST_F(AsioClientTest, IdleSessionIsCheckedWithNoopBeforeReuse) {
   std::this_thread::sleep_for(100ms);
   ASSERT_TRUE(client->list("/"));
   EXPECT_TRUE(saw_command_starting_with("NOOP"));
+}
+
+// Commands the server received from position `from` on.
+std::vector<std::string> commands_since(const FakeFtpServer& server, std::size_t from) {
+  auto all = server.commands();
+  return {all.begin() + static_cast<std::ptrdiff_t>(std::min(from, all.size())), all.end()};
+}
+
+TEST_F(AsioClientTest, IdleSessionOpensItsNextDataConnectionAhead) {
+  server_.add_file("/a", "first");
+  server_.add_file("/b", "second");
+  auto client = connect();  // at rest: its session opened a data connection ahead
+  ASSERT_TRUE(client);
+  ASSERT_FALSE(server_.commands().empty());
+  EXPECT_EQ(server_.commands().back(), "EPSV");
+  for (const char* path : {"/a", "/b"}) {
+    const std::size_t before = server_.commands().size();
+    auto d = client->download(path, 0);
+    ASSERT_TRUE(d) << d.error().message();
+    ASSERT_TRUE(testsupport::read_to_end(**d));
+    d->reset();
+    // The transfer started with its command alone; the EPSV for the next one follows it.
+    const auto sent = commands_since(server_, before);
+    ASSERT_FALSE(sent.empty());
+    EXPECT_EQ(sent.front(), std::string("RETR ") + path);
+    for (int i = 0; i < 500 && client->stats().pool.sessions_in_use > 0; ++i)
+      std::this_thread::sleep_for(2ms);
+  }
+  EXPECT_EQ(server_.commands().back(), "EPSV");
+}
+
+TEST_F(AsioClientTest, ConnectionOpenedAheadThatTheServerRefusesIsReplacedOnce) {
+  server_.add_file("/a", pattern(5000));
+  auto client = connect();
+  ASSERT_TRUE(client);
+  std::atomic<bool> refused{false};
+  server_.set_handler([&](const std::string& line) -> std::string {
+    if (line.rfind("RETR", 0) == 0 && !refused.exchange(true))
+      return "425 Can't open data connection.\r\n";
+    return "";
+  });
+  const std::size_t before = server_.commands().size();
+  auto d = client->download("/a", 0);
+  ASSERT_TRUE(d) << d.error().message();
+  auto data = testsupport::read_to_end(**d);
+  ASSERT_TRUE(data) << data.error().message();
+  EXPECT_EQ(*data, pattern(5000));
+  const auto sent = commands_since(server_, before);
+  ASSERT_GE(sent.size(), 3u);
+  EXPECT_EQ(sent[0], "RETR /a");
+  EXPECT_EQ(sent[1], "EPSV");
+  EXPECT_EQ(sent[2], "RETR /a");
+}
+
+TEST_F(AsioClientTest, RefusedStoreOfAnEarlyUploadIsItsErrorAndTheSessionStaysUsable) {
+  // The first bytes of an upload go out before the server's 150 (Session::start_store): a refusal
+  // must still be the upload's error, and the session must stay in step.
+  auto client = connect();
+  ASSERT_TRUE(client);
+  server_.set_handler([](const std::string& line) -> std::string {
+    if (line.rfind("STOR", 0) == 0)
+      return "553 Could not create file.\r\n";
+    return "";
+  });
+  auto up = client->upload("/denied.bin", ftp::UploadMode::replace);
+  ASSERT_TRUE(up) << up.error().message();
+  const std::string chunk = pattern(300000);
+  ftp::Status st = (*up)->write(chunk);
+  for (int i = 0; st && i < 4; ++i)
+    st = (*up)->write(chunk);  // a later write may be the one that sees the refusal
+  const ftp::Status done = st ? (*up)->finish() : st;
+  EXPECT_EQ(done.code(), ftp::make_error_code(Errc::permission_denied));
+  up->reset();
+  server_.set_handler(nullptr);
+  EXPECT_FALSE(server_.file("/denied.bin"));
+  auto entries = client->list("/");
+  EXPECT_TRUE(entries) << entries.error().message();
+}
+
+TEST_F(AsioClientTest, PipelinedDownloadFillsQueuedBuffersInOrderAndEndsVerified) {
+  const std::string content = pattern(100000);
+  server_.add_file("/f", content);
+  auto client = connect();
+  ASSERT_TRUE(client);
+  auto d = client->download("/f", 1000);
+  ASSERT_TRUE(d) << d.error().message();
+  std::vector<std::vector<char>> bufs(4, std::vector<char>(30000));
+  for (auto& b : bufs)
+    (*d)->queue(b);
+  std::vector<std::size_t> got;
+  for (std::size_t i = 0; i < bufs.size(); ++i) {
+    auto n = (*d)->next();
+    ASSERT_TRUE(n) << n.error().message();
+    got.push_back(*n);
+  }
+  // 99,000 bytes from offset 1000: three full buffers, then the last 9,000 at the verified end.
+  EXPECT_EQ(got, (std::vector<std::size_t>{30000, 30000, 30000, 9000}));
+  for (std::size_t i = 0; i < bufs.size(); ++i) {
+    EXPECT_TRUE(std::equal(bufs[i].begin(), bufs[i].begin() + static_cast<std::ptrdiff_t>(got[i]),
+                           content.begin() + 1000 + static_cast<std::ptrdiff_t>(i * 30000)))
+        << i;
+  }
+  std::vector<char> after(10);
+  (*d)->queue(after);
+  auto end = (*d)->next();
+  ASSERT_TRUE(end);
+  EXPECT_EQ(*end, 0u);
+}
+
+TEST_F(AsioClientTest, CancelledWaitOnAStalledDownloadReturnsAtOnce) {
+  server_.add_file("/f", pattern(200000));
+  server_.add_file("/g", "after");
+  auto c = config();
+  c.data_timeout = 10000ms;  // the cancel, not the deadline, must end the wait
+  auto client = connect(c);
+  ASSERT_TRUE(client);
+  // The server says 150 and then sends nothing: a stalled transfer.
+  server_.set_handler([](const std::string& line) -> std::string {
+    if (line.rfind("RETR /f", 0) == 0)
+      return "150 Here it comes (not).\r\n";
+    return "";
+  });
+  auto d = client->download("/f", 0);
+  ASSERT_TRUE(d) << d.error().message();
+  std::vector<char> buf(65536);
+  (*d)->queue(buf);
+  auto waiting = std::async(std::launch::async, [&] { return (*d)->next(); });
+  EXPECT_EQ(waiting.wait_for(300ms), std::future_status::timeout);
+  const auto cancelled_at = std::chrono::steady_clock::now();
+  (*d)->cancel();
+  ASSERT_EQ(waiting.wait_for(2s), std::future_status::ready);
+  EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, 500ms);
+  auto n = waiting.get();
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.code(), ftp::make_error_code(Errc::cancelled));
+  d->reset();  // aborts; a session left out of step is discarded, not reused
+  server_.set_handler(nullptr);
+  auto g = client->download("/g", 0);
+  ASSERT_TRUE(g) << g.error().message();
+  auto data = testsupport::read_to_end(**g);
+  ASSERT_TRUE(data) << data.error().message();
+  EXPECT_EQ(*data, "after");
 }
 
 }  // namespace
