@@ -232,21 +232,43 @@ WriteStage::WriteStage(const WriteStageConfig& config, std::string remote_path, 
 std::error_code WriteStage::create(const WriteStageConfig& config, std::string remote_path,
                                    std::uint64_t remote_size, bool truncated_on_open, UploadTarget& target,
                                    ContentSource fill, std::unique_ptr<WriteStage>& out) {
+  std::unique_ptr<WriteStage> stage(new WriteStage(config, std::move(remote_path), remote_size,
+                                                   truncated_on_open, target, std::move(fill)));
+  // An empty start with buffers to stage into begins in memory; anything else needs its file now.
+  if (!truncated_on_open || !config.buffers) {
+    std::lock_guard lock(stage->mutex_);
+    if (auto ec = stage->spill_locked())
+      return ec;
+  }
+  out = std::move(stage);
+  return {};
+}
+
+std::error_code WriteStage::spill_locked() {
+  if (!in_memory())
+    return {};
   std::error_code ec;
-  std::filesystem::create_directories(config.staging_dir, ec);
+  std::filesystem::create_directories(config_.staging_dir, ec);
   if (ec)
     return ec;
-  std::string templ = (config.staging_dir / "stage-XXXXXX").string();
-  int fd = ::mkstemp(templ.data());
+  std::string templ = (config_.staging_dir / "stage-XXXXXX").string();
+  const int fd = ::mkstemp(templ.data());
   if (fd < 0)
     return last_errno();
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  std::unique_ptr<WriteStage> stage(new WriteStage(config, std::move(remote_path), remote_size,
-                                                   truncated_on_open, target, std::move(fill)));
-  stage->fd_ = fd;
-  stage->staging_path_ = templ;
-  stage->direct_fd_ = ::open(templ.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);  // -1 where refused
-  out = std::move(stage);
+  std::uint64_t offset = 0;
+  for (const auto& chunk : memory_) {
+    if (auto wec = pwrite_all(fd, offset, chunk->bytes())) {
+      ::close(fd);
+      ::unlink(templ.c_str());
+      return wec;
+    }
+    offset += chunk->size();
+  }
+  memory_.clear();
+  fd_ = fd;
+  staging_path_ = templ;
+  direct_fd_ = ::open(templ.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);  // -1 where refused
   return {};
 }
 
@@ -267,7 +289,7 @@ std::error_code WriteStage::settle_locked() {
 
 std::error_code WriteStage::fill_locked(std::uint64_t limit) {
   if (filled_)
-    return {};
+    return {};  // (a stage in memory is always filled: it started empty)
   if (auto ec = settle_locked())
     return ec;
   std::uint64_t end = std::min(source_size_, limit);
@@ -311,15 +333,22 @@ std::error_code WriteStage::write(std::uint64_t offset, std::span<const char> da
     if (auto ec = settle_locked())  // the new bytes may overlap bytes still on their way
       return ec;
   }
-  // Bytes that may be streamed are copied once, into a buffer both the staging file and the upload
-  // take them from.
+  if (in_memory() && (!sequential || size_ + data.size() > kMemoryStageLimit)) {
+    if (auto ec = spill_locked())
+      return ec;
+  }
+  // Bytes that may be streamed, or are staged in memory, are copied once, into a buffer that the
+  // stage and the upload both take them from.
   std::shared_ptr<BlockBytes> chunk;
-  if (streaming_possible_ && config_.buffers) {
+  if ((streaming_possible_ || in_memory()) && config_.buffers) {
     chunk = config_.buffers->make(data.size());
     std::memcpy(chunk->data(), data.data(), data.size());
   }
-  if (auto ec = stage_locked(offset, chunk ? chunk->bytes() : data, chunk))
+  if (in_memory()) {
+    memory_.push_back(chunk);
+  } else if (auto ec = stage_locked(offset, chunk ? chunk->bytes() : data, chunk)) {
     return ec;
+  }
   size_ = std::max(size_, offset + data.size());
   dirty_ = true;
   if (streaming_possible_) {
@@ -368,6 +397,18 @@ std::error_code WriteStage::read(std::uint64_t offset, std::span<char> buf, std:
     return ec;
   auto len = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size_ - offset));
   std::span<char> want(buf.data(), len);
+  if (in_memory()) {
+    std::uint64_t chunk_start = 0;
+    for (const auto& chunk : memory_) {
+      const std::uint64_t chunk_end = chunk_start + chunk->size();
+      const std::uint64_t from = std::max(offset, chunk_start), to = std::min(offset + len, chunk_end);
+      if (from < to)
+        std::memcpy(want.data() + (from - offset), chunk->data() + (from - chunk_start), to - from);
+      chunk_start = chunk_end;
+    }
+    n = len;
+    return {};
+  }
   if (!filled_ && offset < source_size_) {
     // Not yet changed in place: the original content is served as is, without filling the stage.
     auto from_source = static_cast<std::size_t>(std::min<std::uint64_t>(len, source_size_ - offset));
@@ -392,7 +433,8 @@ std::error_code WriteStage::truncate(std::uint64_t new_size) {
     // Like an open with O_TRUNC (the kernel sends open + setattr(size=0) without atomic_o_trunc):
     // the old content is gone, so the file may stream again from scratch.
     stream_.reset();
-    if (::ftruncate(fd_, 0) != 0)
+    memory_.clear();
+    if (!in_memory() && ::ftruncate(fd_, 0) != 0)
       return last_errno();
     size_ = 0;
     filled_ = true;
@@ -400,6 +442,8 @@ std::error_code WriteStage::truncate(std::uint64_t new_size) {
     streaming_possible_ = config_.stream_sequential;
     return {};
   }
+  if (auto ec = spill_locked())
+    return ec;
   if (auto ec = fill_locked(std::min(new_size, size_)))
     return ec;
   break_stream_locked();
@@ -426,6 +470,17 @@ std::string WriteStage::pending_file() const {
 }
 
 std::error_code WriteStage::upload_range_locked(std::uint64_t from, bool append) {
+  if (in_memory()) {
+    // A new file staged in memory: its buffers go up as they are (from is 0, append is false).
+    std::unique_ptr<UploadStream> stream;
+    if (auto ec = target_.open(remote_path_, append, stream))
+      return ec;
+    for (const auto& chunk : memory_) {
+      if (auto ec = stream->send(chunk))
+        return ec;
+    }
+    return stream->finish();
+  }
   return upload_fd(target_, remote_path_, fd_, from, size_, append, config_.buffers.get());
 }
 
@@ -493,6 +548,8 @@ void WriteStage::drop_pending_locked() {
 void WriteStage::keep_pending_locked() {
   if (settle_locked())
     return;  // the staging copy is incomplete: a pending copy of it would upload damage later
+  if (spill_locked())
+    return;  // the pending copy is made from the staging file
   std::error_code ec;
   std::filesystem::create_directories(config_.pending_dir, ec);
   if (ec)

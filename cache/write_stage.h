@@ -2,9 +2,12 @@
 // The local staging file of one remote file open for writing (shared by every handle that has the
 // path open for writing; fs/ keeps a map path -> shared_ptr<WriteStage>).
 //
-// Every write lands in a staging file first, so close() can report an upload's failure and a failed
-// upload loses nothing. Streamed bytes go to the staging file with O_DIRECT where possible, from the
-// same buffer the upload sends: no copy through the page cache, and none for the upload. Three ways to reach
+// Every write is staged first, so close() can report an upload's failure and a failed upload loses
+// nothing. A new or truncated file written sequentially is staged in memory, in the buffers its
+// upload sends, while it is small (kMemoryStageLimit): copying thousands of small files makes no
+// staging file at all. Beyond that, or at the first change that is not an append, the bytes move to
+// a staging file. Streamed bytes go to that file with O_DIRECT where possible, from the same buffer
+// the upload sends: no copy through the page cache, and none for the upload. Three ways to reach
 // the server, cheapest first:
 //  - streaming: a file truncated on open (or new) that is written sequentially from offset 0 is
 //    pushed to the server while it is written, so flush() only waits for the tail. The stream holds
@@ -64,6 +67,9 @@ struct PendingUpload {
 
 class WriteStage {
  public:
+  // The most bytes a stage keeps in memory before it makes a staging file.
+  static constexpr std::uint64_t kMemoryStageLimit = 1u << 20;
+
   // remote_size is the original file's size (0 for a new file). truncated_on_open means the file was
   // created or opened with O_TRUNC: it starts empty and flush() uploads it even if nothing is
   // written, so the server ends up with an empty file too.
@@ -97,6 +103,9 @@ class WriteStage {
   WriteStage(const WriteStageConfig& config, std::string remote_path, std::uint64_t remote_size,
              bool truncated_on_open, UploadTarget& target, ContentSource fill);
 
+  // Makes the staging file and moves the bytes staged in memory into it (nothing when it exists).
+  std::error_code spill_locked();
+  bool in_memory() const { return fd_ < 0; }
   std::error_code fill_locked(std::uint64_t limit);
   // Writes bytes into the staging file. Whole pages of a buffer (`chunk`, when given) go with O_DIRECT,
   // through config_.writer when there is one: no copy into the page cache, and the upload has them
@@ -117,7 +126,9 @@ class WriteStage {
   UploadTarget& target_;
   ContentSource source_;
   std::filesystem::path staging_path_;
-  int fd_ = -1;
+  int fd_ = -1;  // -1 while the bytes are staged in memory_
+  // [0, size_) in order, while staged in memory.
+  std::vector<std::shared_ptr<const BlockBytes>> memory_;
   int direct_fd_ = -1;  // the staging file opened with O_DIRECT, where the filesystem allows
   std::shared_ptr<StagedWrites> staged_writes_ = std::make_shared<StagedWrites>();
 

@@ -128,7 +128,7 @@ ftp::Result<std::unique_ptr<MountedFilesystem>> MountedFilesystem::start(
   ops.readahead.max_window = config.readahead_bytes;
   ops.readahead.parallel_streams = config.session.max_sessions > 2 ? 2 : 1;
   // Prefetch never takes the last free session, and one is in use by the reader it serves.
-  ops.prefetch_streams = config.session.max_sessions > 2 ? std::min(2u, config.session.max_sessions - 2) : 0;
+  ops.prefetch_streams = config.session.max_sessions > 2 ? config.session.max_sessions - 2 : 0;
   ops.staging.staging_dir = config.cache_dir / "staging" / std::to_string(getpid());
   ops.staging.pending_dir = config.cache_dir / "pending";
   ops.on_content_changed = std::move(on_content_changed);

@@ -50,6 +50,12 @@ class AsioClient::AsioDownload final : public Download {
         offset_(offset) {}
 
   ~AsioDownload() override {
+    {
+      // Read to its end (or failed) and handed back by the pump: nothing left to do on the I/O thread.
+      std::lock_guard lock(mutex_);
+      if (settled_ && !pumping_)
+        return;
+    }
     client_.run<int>([this]() -> Awaitable<int> {
       bool pumping = false;
       {
@@ -203,16 +209,17 @@ class AsioClient::AsioDownload final : public Download {
         // Whatever the server said, the data did not arrive: never let it look like success.
         error = Error(make_error_code(Errc::transfer_aborted), error.message());
       }
-      {
-        std::lock_guard lock(mutex_);
-        if (!stopping) {
-          error_ = error;
-          ended_ = !error.code;
-          for (auto& p : pending_)
-            p.done = true;
-        }
-        stop_pumping_locked();
+      std::lock_guard lock(mutex_);
+      if (!stopping) {
+        error_ = error;
+        ended_ = !error.code;
+        settled_ = true;  // the lease and the data connection are handed back
+        for (auto& p : pending_)
+          p.done = true;
       }
+      stop_pumping_locked();
+      // Under the lock: once it is released, the destructor may find the download settled and
+      // free it without waiting for this coroutine.
       cv_.notify_all();
       co_return;
     }
@@ -237,6 +244,7 @@ class AsioClient::AsioDownload final : public Download {
   bool stopping_ = false;  // the destructor runs
   bool canceled_ = false;
   bool ended_ = false;  // the verified end of the file was reached
+  bool settled_ = false;  // the pump ended the transfer and gave the session back
   Error error_;         // sticky: a failed download stays failed
 };
 

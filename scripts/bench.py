@@ -44,6 +44,13 @@ class Bench:
             f.write("\n".join(lines) + "\n")
         return self.curl("-K", path, *args)
 
+    def warm(self, path):
+        """Reads a local file or directory tree once, so an upload of it starts with it in the page cache
+        (each side of an upload measurement starts the same way; mount() drops the caches)."""
+        paths = [path] if os.path.isfile(path) else [os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs]
+        for p in paths:
+            self.read_file(p)
+
     def drop_caches(self):
         os.sync()
         try:
@@ -240,6 +247,7 @@ class Bench:
             return lat
 
         f_lat, f_cmds = self.ftpfs_part(lambda: (self.mount(), self.counted(ftpfs))[1]) or (None, None)
+        self.drop_caches()  # cold for curl too, as for the fresh mount
         c_lat, c_cmds = self.counted(curl)
         self.add_commands(f"random 4 KiB reads (x{n})", f_cmds, c_cmds)
         iops = lambda lat: len(lat) / sum(lat) if lat else None
@@ -303,6 +311,9 @@ class Bench:
             f_try, f_cmds_try = self.ftpfs_part(ftpfs) or (None, None)
             if f_try is not None and (f is None or f_try < f):
                 f, f_cmds = f_try, f_cmds_try
+            shutil.rmtree(out_c, ignore_errors=True)
+            os.makedirs(out_c, exist_ok=True)
+            self.drop_caches()  # the server's files cold for curl too, as for the fresh mount
             c_try, c_cmds = self.counted(lambda: self.timed(lambda: self.curl_config(lines)))
             c = c_try if c is None else min(c, c_try)
         self.add_commands(f"cp -r {len(names)} x 64 KiB out", f_cmds, c_cmds)
@@ -318,6 +329,7 @@ class Bench:
 
         def ftpfs():
             self.mount()
+            self.warm(local)
             t = self.timed(lambda: self.run(["cp", local, os.path.join(self.mnt, "up-ftpfs", "big.bin")]))
             if os.path.getsize(os.path.join(self.a.root, "up-ftpfs", "big.bin")) != os.path.getsize(local):
                 raise RuntimeError("uploaded big.bin has the wrong size on the server")
@@ -328,6 +340,8 @@ class Bench:
             f_try = self.ftpfs_part(ftpfs)
             if f_try is not None and (f is None or f_try > f):
                 f = f_try
+            self.drop_caches()
+            self.warm(local)
             c = max(c or 0, size_mb / self.timed(lambda: self.curl("-T", local, f"{self.a.url}/up-curl/big.bin")))
         self.add(f"sequential write {self.a.size_mb} MiB (curl -T){self.best_of()}", "MB/s", f, c, True)
 
@@ -337,6 +351,7 @@ class Bench:
 
         def ftpfs():
             self.mount()
+            self.warm(local)
             return self.timed(lambda: self.run(["cp", "-r", local, os.path.join(self.mnt, "up-ftpfs", "small")]))
 
         lines = ["ftp-create-dirs"]
@@ -350,6 +365,8 @@ class Bench:
             if f_try is not None and (f is None or f_try < f):
                 f = f_try
             shutil.rmtree(os.path.join(self.a.root, "up-curl", "small"), ignore_errors=True)
+            self.drop_caches()
+            self.warm(local)
             c_try = self.timed(lambda: self.curl_config(lines))
             c = c_try if c is None else min(c, c_try)
         self.add(f"cp -r {len(names)} x 64 KiB in (curl: one connection){self.best_of()}", "s", f, c, False)

@@ -491,10 +491,45 @@ TEST_P(WriteStageTest, FailedAppendFallsBackToWholeFile) {
 
 TEST_P(WriteStageTest, DestructorRemovesStagingFile) {
   auto stage = open_truncated("/f");
-  ASSERT_FALSE(stage->write(0, std::string("abc")));
+  // Past the limit of a stage kept in memory, so that there is a file in either mode.
+  const std::string data = pattern(WriteStage::kMemoryStageLimit + 1000, 3);
+  ASSERT_FALSE(stage->write(0, data));
   EXPECT_FALSE(fs::is_empty(config_.staging_dir));
   stage.reset();
   EXPECT_TRUE(fs::is_empty(config_.staging_dir));
+}
+
+TEST_P(WriteStageTest, SmallNewFileIsStagedInMemoryUntilItGrowsOrChangesInPlace) {
+  auto stage = open_truncated("/f");
+  const std::string a = pattern(3000, 1), b = pattern(WriteStage::kMemoryStageLimit, 2);
+  ASSERT_FALSE(stage->write(0, a));
+  const bool has_file = fs::exists(config_.staging_dir) && !fs::is_empty(config_.staging_dir);
+  // With the mount's buffers a small new file needs no staging file; without, it has one at once.
+  EXPECT_EQ(has_file, !GetParam());
+  EXPECT_EQ(read_all(*stage), a);
+  ASSERT_FALSE(stage->write(a.size(), b));  // past the limit: the bytes move to a staging file
+  EXPECT_FALSE(fs::is_empty(config_.staging_dir));
+  EXPECT_EQ(read_all(*stage), a + b);
+  ASSERT_FALSE(stage->flush());
+  EXPECT_EQ(target_.files["/f"], a + b);
+}
+
+TEST_P(WriteStageTest, FailedStreamOfAFileStagedInMemoryIsUploadedFromMemoryOrKeptPending) {
+  auto stage = open_truncated("/f");
+  const std::string a = pattern(5000, 4);
+  target_.write_failures.push_back(err(std::errc::connection_reset));  // the stream breaks
+  ASSERT_FALSE(stage->write(0, a));
+  ASSERT_FALSE(stage->flush());  // uploaded whole instead
+  EXPECT_EQ(target_.files["/f"], a);
+  // And when every upload fails, the bytes are kept in the pending area.
+  // (One refusal for the stream at the first write, one for each of the two attempts at flush.)
+  target_.open_failures = {err(std::errc::connection_reset), err(std::errc::connection_reset),
+                           err(std::errc::connection_reset)};
+  auto again = open_truncated("/g");
+  ASSERT_FALSE(again->write(0, a));
+  EXPECT_TRUE(again->flush());
+  ASSERT_FALSE(again->pending_file().empty());
+  EXPECT_EQ(slurp(again->pending_file()), a);
 }
 
 TEST_P(WriteStageTest, ConcurrentWritersAndFlushKeepEveryByte) {
