@@ -253,6 +253,13 @@ void BlockCache::put_on_disk(const BlockKey& key, const BlockData& data, std::ui
   impl_->remove_from_disk(doomed);
 }
 
+void BlockCache::count_use(const BlockKey& key) {
+  const std::string key_string = block_key_string(key);
+  std::lock_guard lock(impl_->mutex);
+  if (auto it = impl_->memory_index.find(key_string); it != impl_->memory_index.end())
+    ++it->second->uses;
+}
+
 void BlockCache::release(const BlockKey& key) {
   const std::string key_string = block_key_string(key);
   std::lock_guard lock(impl_->mutex);

@@ -86,6 +86,9 @@ class BlockCache {
   // happened since `epoch` was read; then the copy might be of a replaced file and is not kept.
   void put_on_disk(const BlockKey& key, const BlockData& data, std::uint64_t epoch);
   bool has_disk_tier() const;
+  // A reader used the block without get() (it fetched it, or waited for the fetch): counts like a
+  // get() for release().
+  void count_use(const BlockKey& key);
   // The reader that brought the block in is done with it: it leaves the memory tier unless it was
   // used more than once there (the disk tier keeps its copy).
   void release(const BlockKey& key);

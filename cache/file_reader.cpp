@@ -229,6 +229,16 @@ struct FileReader::Impl {
       blocks.release(key(release_from));
   }
 
+  // A file read from its start to its end in one sequential run (cp, cat, tar of small files): all
+  // of it is in the kernel's page cache now, the blocks still held for late reads included.
+  void release_finished_run() {
+    std::lock_guard lock(mutex);
+    if (window == 0 || run_start != 0)
+      return;
+    for (; release_from < block_count; ++release_from)
+      blocks.release(key(release_from));
+  }
+
   // --- background streams ---
 
   // Blocks a worker keeps queued on its stream, so the connection is received into while the
@@ -404,6 +414,7 @@ struct FileReader::Impl {
         if (r.ec)
           return r.ec;
         got[index] = std::move(r.data);
+        blocks.count_use(key(index));
         return {};
       }
       // It may have landed between the lookup and the claim.
@@ -413,7 +424,12 @@ struct FileReader::Impl {
         return {};
       }
       waited = true;
-      return fetch_run(std::move(joined.claim), index, last, got);
+      const std::error_code ec = fetch_run(std::move(joined.claim), index, last, got);
+      for (std::uint64_t i = index; i <= last; ++i) {
+        if (got.contains(i))
+          blocks.count_use(key(i));
+      }
+      return ec;
     }
   }
 
@@ -454,6 +470,8 @@ struct FileReader::Impl {
         break;  // the file ended early on the server
     }
     note_stall();
+    if (end == version.size)
+      release_finished_run();  // `out` keeps the blocks of this read alive
     return {};
   }
 
