@@ -27,6 +27,10 @@
 namespace fs {
 namespace {
 
+// The most the kernel reads ahead of a FUSE file (the INIT reply's max_readahead, and the mount's
+// read_ahead_kb where root may set it).
+constexpr unsigned kMaxReadahead = 1u << 20;
+
 struct AdapterState {
   const Config* config = nullptr;
   fuse* session = nullptr;
@@ -88,7 +92,7 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
   cfg->negative_timeout = std::min(1.0, config.negative_timeout.count() / 1000.0);
   // Up to 1 MiB per read and write request (libfuse derives max_pages from max_write).
   conn->max_write = 1u << 20;
-  conn->max_readahead = 1u << 20;
+  conn->max_readahead = kMaxReadahead;
   conn->max_read = 512u << 10;  // must match -o max_read (run_fuse)
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   // Read replies come from a pipe (op_read_buf): libfuse may splice them into /dev/fuse, a kernel
@@ -104,13 +108,6 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
 
   st->session = fuse_get_context()->fuse;
   st->invalidations = std::make_unique<BackgroundQueue>();
-  // Off the FUSE threads: sysfs writes may block, and the mount must be complete first.
-  st->invalidations->post([mountpoint = config.mountpoint, kib = conn->max_readahead / 1024] {
-    if (auto ec = raise_kernel_readahead(mountpoint, kib))
-      spdlog::get("fs")->debug("kernel readahead stays at its default: {}", ec.message());
-    else
-      spdlog::get("fs")->debug("kernel readahead raised to {} KiB", kib);
-  });
   // After an upload through the mount, pages the kernel cached of the old content must go.
   auto on_changed = [st](const std::string& path) {
     if (st->invalidations)
@@ -404,6 +401,13 @@ int run_fuse(const Config& config) {
     fuse_destroy(f);
     return 3;
   }
+  // Now, before anything can be read: a file opened before the raise keeps the small window for as
+  // long as it is open. The mount exists (its backing device is in mountinfo) and the INIT reply,
+  // which comes later, lowers the kernel's value at most to max_readahead.
+  if (auto ec = raise_kernel_readahead(config.mountpoint, kMaxReadahead / 1024))
+    spdlog::get("fs")->debug("kernel readahead stays at its default: {}", ec.message());
+  else
+    spdlog::get("fs")->debug("kernel readahead raised to {} KiB", kMaxReadahead / 1024);
   if (fuse_daemonize(config.foreground ? 1 : 0) == 0) {
     if (!config.foreground)
       setup_logging(config.loglevel, /*to_syslog=*/true);
