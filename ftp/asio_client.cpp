@@ -243,9 +243,9 @@ class AsioClient::AsioDownload final : public Download {
   bool pumping_ = false;   // a pump coroutine is running or scheduled
   bool stopping_ = false;  // the destructor runs
   bool canceled_ = false;
-  bool ended_ = false;  // the verified end of the file was reached
+  bool ended_ = false;    // the verified end of the file was reached
   bool settled_ = false;  // the pump ended the transfer and gave the session back
-  Error error_;         // sticky: a failed download stays failed
+  Error error_;           // sticky: a failed download stays failed
 };
 
 // Starts and sends on the I/O thread while the caller goes on. The transfer starts in the

@@ -1,7 +1,10 @@
 #include "ftp/data_connection.h"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "ftp/error.h"
@@ -10,7 +13,11 @@
 namespace ftp {
 
 DataConnection::DataConnection(asio::any_io_executor ex, std::chrono::milliseconds data_timeout)
-    : ex_(ex), data_timeout_(data_timeout), stream_(tcp::socket(ex)), deadline_(ex) {}
+    : ex_(ex),
+      data_timeout_(data_timeout),
+      stream_(tcp::socket(ex)),
+      deadline_(ex),
+      watch_(ex, data_timeout) {}
 
 DataConnection::~DataConnection() {
   close();
@@ -86,17 +93,15 @@ Awaitable<Result<std::size_t>> DataConnection::read_some(std::span<char> buf) {
   if (eof_)
     co_return std::size_t{0};
   boost::system::error_code ec;
-  std::size_t n = 0;
-  {
-    DeadlineScope scope(deadline_, data_timeout_, [this] { stream_.close(); });
-    n = co_await stream_.read_some(buf, ec);
-  }
+  watch_.begin([this] { stream_.close(); });
+  const std::size_t n = co_await stream_.read_some(buf, ec);
+  watch_.end();
   if (ec == asio::error::eof) {
     eof_ = true;
     co_return std::size_t{0};
   }
   if (ec) {
-    if (deadline_.expired())
+    if (watch_.stalled())
       co_return Error(make_error_code(Errc::timeout), "data connection stalled");
     co_return Error(make_error_code(Errc::transfer_aborted), "data connection: " + ec.message());
   }
@@ -105,16 +110,29 @@ Awaitable<Result<std::size_t>> DataConnection::read_some(std::span<char> buf) {
 
 Awaitable<Status> DataConnection::write_all(std::span<const char> data) {
   boost::system::error_code ec;
-  {
-    DeadlineScope scope(deadline_, data_timeout_, [this] { stream_.close(); });
-    co_await stream_.write_all(data, ec);
+  // Piece by piece, and with the bytes the peer acknowledged as progress, so that a slow link that
+  // keeps moving never counts as stalled.
+  watch_.begin([this] { stream_.close(); }, [this] { return bytes_acked(); });
+  while (!data.empty() && !ec) {
+    const std::size_t n = co_await stream_.write_some(data, ec);
+    data = data.subspan(n);
+    bytes_written_ += n;
+    watch_.progress();
   }
+  watch_.end();
   if (ec) {
-    if (deadline_.expired())
+    if (watch_.stalled())
       co_return Error(make_error_code(Errc::timeout), "data connection stalled");
     co_return Error(make_error_code(Errc::transfer_aborted), "data connection: " + ec.message());
   }
   co_return Status{};
+}
+
+std::uint64_t DataConnection::bytes_acked() {
+  int queued = 0;  // written to the socket and not yet acknowledged by the peer
+  if (!stream_.is_open() || ::ioctl(stream_.lowest_layer().native_handle(), SIOCOUTQ, &queued) != 0)
+    return bytes_written_;
+  return bytes_written_ - std::min<std::uint64_t>(bytes_written_, static_cast<std::uint64_t>(queued));
 }
 
 bool DataConnection::unusable() {
@@ -139,6 +157,7 @@ void DataConnection::reset() {
 
 void DataConnection::close() {
   deadline_.disarm();
+  watch_.stop();
   if (acceptor_) {
     boost::system::error_code ignored;
     acceptor_->close(ignored);

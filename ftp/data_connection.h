@@ -13,6 +13,7 @@
 #include "ftp/deadline.h"
 #include "ftp/result.h"
 #include "ftp/socket_stream.h"
+#include "ftp/stall_watch.h"
 
 namespace ftp {
 
@@ -57,12 +58,16 @@ class DataConnection {
 
  private:
   DataConnection(asio::any_io_executor ex, std::chrono::milliseconds data_timeout);
+  // Bytes of this connection the peer has acknowledged, for the stall watch.
+  std::uint64_t bytes_acked();
 
   asio::any_io_executor ex_;
   std::chrono::milliseconds data_timeout_;
   SocketStream stream_;
   std::optional<tcp::acceptor> acceptor_;
-  Deadline deadline_;
+  Deadline deadline_;  // connecting and accepting
+  StallWatch watch_;   // reads and writes
+  std::uint64_t bytes_written_ = 0;
   bool eof_ = false;
 };
 

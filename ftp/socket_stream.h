@@ -22,6 +22,12 @@ class SocketStream {
                                                asio::redirect_error(asio::use_awaitable, ec));
   }
 
+  // Writes some bytes (at least one unless there is an error).
+  Awaitable<std::size_t> write_some(std::span<const char> data, boost::system::error_code& ec) {
+    co_return co_await socket_.async_write_some(asio::buffer(data.data(), data.size()),
+                                                asio::redirect_error(asio::use_awaitable, ec));
+  }
+
   Awaitable<std::size_t> write_all(std::span<const char> data, boost::system::error_code& ec) {
     co_return co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()),
                                          asio::redirect_error(asio::use_awaitable, ec));

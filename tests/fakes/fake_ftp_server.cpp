@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 namespace testsupport {
@@ -445,10 +446,12 @@ std::string FakeFtpServer::transfer(Connection& c, const std::string& verb, cons
   std::string payload;
   std::optional<std::size_t> drop_after;
   std::optional<std::size_t> drop_upload_after;
+  std::size_t upload_rate = 0;
   bool full = false;
   {
     std::lock_guard lock(mutex_);
     drop_after = faults_.drop_data_after_bytes;
+    upload_rate = faults_.slow_stor_bytes_per_second;
     full = faults_.stor_552;
     if ((verb == "STOR" || verb == "APPE") && faults_.drop_stor_after_bytes && !fired_stor_drop_) {
       drop_upload_after = faults_.drop_stor_after_bytes;
@@ -489,8 +492,16 @@ std::string FakeFtpServer::transfer(Connection& c, const std::string& verb, cons
     std::string received;
     bool clean = true;
     char chunk[65536];
+    // A slow reader takes small pieces at a steady pace, so the client's socket buffers fill up and
+    // its writes progress only that fast.
+    const std::size_t piece =
+        upload_rate > 0 ? std::min<std::size_t>(sizeof chunk, upload_rate / 100 + 1) : sizeof chunk;
+    if (upload_rate > 0) {
+      const int small = 16 * 1024;
+      ::setsockopt(data, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    }
     for (;;) {
-      const ssize_t n = ::recv(data, chunk, sizeof chunk, 0);
+      const ssize_t n = ::recv(data, chunk, piece, 0);
       if (n == 0)
         break;
       if (n < 0) {
@@ -498,6 +509,9 @@ std::string FakeFtpServer::transfer(Connection& c, const std::string& verb, cons
         break;
       }
       received.append(chunk, static_cast<std::size_t>(n));
+      if (upload_rate > 0)
+        std::this_thread::sleep_for(
+            std::chrono::microseconds(1000000ull * static_cast<std::size_t>(n) / upload_rate));
       if (drop_upload_after && received.size() >= *drop_upload_after) {
         received.resize(*drop_upload_after);
         clean = false;

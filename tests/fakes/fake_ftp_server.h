@@ -36,6 +36,8 @@ class FakeFtpServer {
     // STOR/APPE: keep the first N bytes (as a real server keeps a partial file), close the data
     // connection and answer 426; once only, later uploads work.
     std::optional<std::size_t> drop_stor_after_bytes;
+    // STOR/APPE: read the data no faster than this (a slow link or disk); 0 = as fast as it comes.
+    std::size_t slow_stor_bytes_per_second = 0;
     // Address written into 227 replies, e.g. a private one as a server behind NAT sends.
     std::string pasv_host = "127,0,0,1";
     int max_connections = 0;  // more concurrent control connections get

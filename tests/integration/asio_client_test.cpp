@@ -550,4 +550,76 @@ TEST_F(AsioClientTest, CancelledWaitOnAStalledDownloadReturnsAtOnce) {
   EXPECT_EQ(*data, "after");
 }
 
+TEST_F(AsioClientTest, StalledDownloadTimesOutAndTheNextOneWorks) {
+  server_.add_file("/f", pattern(200000));
+  server_.add_file("/g", "after");
+  auto c = config();
+  c.data_timeout = 400ms;
+  auto client = connect(c);
+  ASSERT_TRUE(client);
+  server_.set_handler([](const std::string& line) -> std::string {
+    if (line.rfind("RETR /f", 0) == 0)
+      return "150 Here it comes (not).\r\n";
+    return "";
+  });
+  auto d = client->download("/f", 0);
+  ASSERT_TRUE(d) << d.error().message();
+  std::vector<char> buf(65536);
+  const auto started = std::chrono::steady_clock::now();
+  (*d)->queue(buf);
+  auto n = (*d)->next();
+  const auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.code(), ftp::make_error_code(Errc::timeout));
+  EXPECT_GE(waited, 350ms);
+  EXPECT_LT(waited, 3s);
+  d->reset();
+  server_.set_handler(nullptr);
+  auto g = client->download("/g", 0);
+  ASSERT_TRUE(g) << g.error().message();
+  auto data = testsupport::read_to_end(**g);
+  ASSERT_TRUE(data) << data.error().message();
+  EXPECT_EQ(*data, "after");
+}
+
+TEST_F(AsioClientTest, SlowUploadThatKeepsMovingIsNotAStall) {
+  // A write of one large chunk takes longer than data_timeout on a slow reader, but it moves all the
+  // time: the timeout is for no progress, not for the whole write.
+  auto c = config();
+  c.data_timeout = 300ms;
+  auto client = connect(c);
+  ASSERT_TRUE(client);
+  FakeFtpServer::Faults faults;
+  faults.slow_stor_bytes_per_second = 4u << 20;  // 8 MiB take about two seconds
+  server_.set_faults(faults);
+  auto up = client->upload("/slow.bin", ftp::UploadMode::replace);
+  ASSERT_TRUE(up) << up.error().message();
+  const std::string payload = pattern(8u << 20);
+  ASSERT_TRUE((*up)->write(payload));
+  auto done = (*up)->finish();
+  ASSERT_TRUE(done) << done.error().message();
+  EXPECT_EQ(server_.file("/slow.bin"), payload);
+}
+
+TEST_F(AsioClientTest, UploadToAServerThatStopsReadingTimesOut) {
+  auto c = config();
+  c.data_timeout = 400ms;
+  c.command_timeout = 400ms;
+  auto client = connect(c);
+  ASSERT_TRUE(client);
+  FakeFtpServer::Faults faults;
+  faults.hang_at_verb = "STOR";  // no reply, and the data connection is never read
+  server_.set_faults(faults);
+  auto up = client->upload("/never.bin", ftp::UploadMode::replace);
+  ASSERT_TRUE(up) << up.error().message();
+  const auto started = std::chrono::steady_clock::now();
+  const std::string payload = pattern(32u << 20);  // more than the sockets buffer
+  ftp::Status st = (*up)->write(payload);
+  if (st)
+    st = (*up)->finish();
+  EXPECT_FALSE(st);
+  EXPECT_EQ(st.code(), ftp::make_error_code(Errc::timeout));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
 }  // namespace
