@@ -2,12 +2,15 @@
 // Where file data comes from on a cache miss. fs/ implements this on top of the FTP client; tests
 // use an in-memory source. Errors are opaque std::error_codes that the cache passes through.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace cache {
 
@@ -45,6 +48,23 @@ class BlockSource {
   // True while another caller waits for a stream (on FTP: for a pooled session). A reader that
   // holds an idle stream gives it back then, so that idle readahead never starves other readers.
   virtual bool contended() const { return false; }
+
+  // A whole-file fetch running in the background.
+  class WholeFetch {
+   public:
+    virtual ~WholeFetch() = default;
+    // Ends the wait for a stream or the transfer soon; the completion still comes, once.
+    virtual void cancel() = 0;
+  };
+  // Reads a whole small file into `buffers`, in order, in the background, on a stream that does not
+  // take the last one free (the rule of open_if_spare), waiting up to `patience` for one. done gets
+  // the bytes received (fewer than the buffers hold when the file ended early) or the error,
+  // std::errc::resource_unavailable_try_again when no stream was spare in time. done runs once, on
+  // the source's thread or the caller's (before this returns), and must not block; the buffers must
+  // stay valid until then. The result may be null when there is nothing left to cancel.
+  virtual std::shared_ptr<WholeFetch> fetch_whole_if_spare(
+      const std::string& path, std::vector<std::span<char>> buffers, std::chrono::milliseconds patience,
+      std::function<void(std::error_code, std::size_t)> done) = 0;
 };
 
 }  // namespace cache

@@ -1,31 +1,43 @@
 #include "cache/file_prefetcher.h"
 
 #include <algorithm>
-#include <deque>
-
-#include "cache/block_read.h"
 
 namespace cache {
+
+// One file being fetched: the right to each of its blocks, and the buffers they arrive in.
+struct FilePrefetcher::Job {
+  PrefetchFile file;
+  std::vector<FetchTable::Claim> claims;
+  std::vector<std::shared_ptr<BlockBytes>> blocks;
+  std::shared_ptr<BlockSource::WholeFetch> fetch;  // set once started, for cancel()
+  bool starting = true;                            // start_more() is still in fetch_whole_if_spare() for it
+  bool cancelled = false;
+};
 
 FilePrefetcher::FilePrefetcher(BlockCache& blocks, BlockSource& source, std::shared_ptr<FetchTable> fetches,
                                PrefetchConfig config)
     : blocks_(blocks), source_(source), fetches_(std::move(fetches)), config_(config) {}
 
 FilePrefetcher::~FilePrefetcher() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    queue_.clear();
-    for (ByteStream* stream : active_)
-      stream->cancel();
+  std::vector<std::shared_ptr<BlockSource::WholeFetch>> running;
+  std::unique_lock lock(mutex_);
+  stopping_ = true;
+  queue_.clear();
+  for (const auto& job : in_flight_) {
+    job->cancelled = true;
+    if (job->fetch)
+      running.push_back(job->fetch);
   }
-  cv_.notify_all();
-  for (auto& t : threads_)
-    t.join();
+  lock.unlock();
+  for (auto& fetch : running)
+    fetch->cancel();
+  lock.lock();
+  // Their completions still come, and use this object until they are out of finish().
+  idle_cv_.wait(lock, [&] { return in_flight_.empty() && completing_ == 0; });
 }
 
 void FilePrefetcher::add(std::vector<PrefetchFile> files) {
-  if (files.empty() || config_.streams == 0)
+  if (config_.streams == 0)
     return;
   {
     std::lock_guard lock(mutex_);
@@ -33,17 +45,14 @@ void FilePrefetcher::add(std::vector<PrefetchFile> files) {
       return;
     for (auto& f : files)
       queue_.push_back(std::move(f));
-    if (threads_.empty()) {
-      for (unsigned i = 0; i < config_.streams; ++i)
-        threads_.emplace_back([this] { run_stream(); });
-    }
   }
-  cv_.notify_all();
+  start_more();
 }
 
 bool FilePrefetcher::wait_idle(std::chrono::milliseconds limit) {
   std::unique_lock lock(mutex_);
-  return cv_.wait_for(lock, limit, [&] { return queue_.empty() && busy_ == 0; });
+  return idle_cv_.wait_for(lock, limit,
+                           [&] { return queue_.empty() && in_flight_.empty() && completing_ == 0; });
 }
 
 PrefetchStats FilePrefetcher::stats() const {
@@ -51,95 +60,101 @@ PrefetchStats FilePrefetcher::stats() const {
   return stats_;
 }
 
-void FilePrefetcher::run_stream() {
-  // Sessions stayed busy this many tries in a row (about half a second): the readers and writers
-  // need them all, and the queue is dropped rather than polled for ever.
-  constexpr int kMaxRefusals = 100;
-  int refusals = 0;
-  std::unique_lock lock(mutex_);
-  while (true) {
-    cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (stopping_)
-      return;
-    PrefetchFile file = std::move(queue_.front());
-    queue_.pop_front();
-    ++busy_;
-    lock.unlock();
-    const bool done = fetch(file);
-    lock.lock();
-    --busy_;
-    refusals = done ? 0 : refusals + 1;
-    if (refusals >= kMaxRefusals) {
-      stats_.files_skipped += queue_.size() + 1;
-      queue_.clear();
-      refusals = 0;
-    } else if (!done && !stopping_) {
-      // Every spare session is in use by readers and writers: they come first. Ask again shortly.
-      queue_.push_front(std::move(file));
-      cv_.wait_for(lock, config_.spare_retry, [&] { return stopping_; });
+void FilePrefetcher::start_more() {
+  const std::size_t block_size = std::max<std::size_t>(1, blocks_.block_size());
+  for (;;) {
+    auto job = std::make_shared<Job>();
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_ || queue_.empty() || in_flight_.size() >= config_.streams) {
+        idle_cv_.notify_all();
+        return;
+      }
+      job->file = std::move(queue_.front());
+      queue_.pop_front();
     }
-    cv_.notify_all();  // wait_idle
+    const PrefetchFile& file = job->file;
+    const std::uint64_t count = (file.version.size + block_size - 1) / block_size;
+    // All blocks or none: a file of which a reader already has or fetches a part is that reader's.
+    bool claimable = count > 0;
+    for (std::uint64_t i = 0; i < count && claimable; ++i) {
+      const BlockKey key{file.path, file.version, i};
+      auto joined = fetches_->join_or_claim(key);
+      // Looked up after claiming: a fetch that finished just before is in the cache by then.
+      claimable = joined.claim && !blocks_.contains(key);
+      if (claimable)
+        job->claims.push_back(std::move(joined.claim));
+    }
+    if (!claimable) {
+      std::lock_guard lock(mutex_);
+      ++stats_.files_skipped;
+      continue;  // dropping the claims abandons them: waiting readers fetch for themselves
+    }
+    std::vector<std::span<char>> buffers;
+    for (std::uint64_t i = 0; i < count; ++i) {
+      const auto length =
+          static_cast<std::size_t>(std::min<std::uint64_t>(block_size, file.version.size - i * block_size));
+      job->blocks.push_back(blocks_.new_block(length));
+      buffers.emplace_back(job->blocks.back()->data(), length);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      in_flight_.insert(job);
+    }
+    auto fetch = source_.fetch_whole_if_spare(
+        file.path, std::move(buffers), config_.spare_patience,
+        [this, job](std::error_code ec, std::size_t bytes) { finish(job, ec, bytes); });
+    std::unique_lock lock(mutex_);
+    job->starting = false;
+    if (in_flight_.contains(job)) {
+      job->fetch = std::move(fetch);
+      if (job->cancelled && job->fetch) {
+        auto f = job->fetch;
+        lock.unlock();
+        f->cancel();  // the destructor ran while this one was starting
+      }
+    }
   }
 }
 
-bool FilePrefetcher::fetch(const PrefetchFile& file) {
-  const std::size_t block_size = std::max<std::size_t>(1, blocks_.block_size());
-  const std::uint64_t count = (file.version.size + block_size - 1) / block_size;
-  const auto skipped = [&] {
-    std::lock_guard lock(mutex_);
-    ++stats_.files_skipped;
-    return true;
-  };
-  // All blocks or none: a file of which a reader already has or fetches a part is that reader's.
-  std::vector<FetchTable::Claim> claims;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    const BlockKey key{file.path, file.version, i};
-    auto joined = fetches_->join_or_claim(key);
-    // Looked up after claiming: a fetch that finished just before is in the cache by then.
-    if (!joined.claim || blocks_.contains(key))
-      return skipped();
-    claims.push_back(std::move(joined.claim));
-  }
-  if (claims.empty())
-    return skipped();
-  std::deque<QueuedBlock> queued;
-  std::unique_ptr<ByteStream> stream;  // destroyed before the buffers it receives into
-  if (auto ec = source_.open_if_spare(file.path, 0, stream)) {
-    // Dropping the claims abandons them: a reader waiting meanwhile fetches the block itself.
-    if (ec == std::errc::resource_unavailable_try_again)
-      return false;
-    return skipped();  // a failure is the reader's to see, with its own request
-  }
-  // The destructor cancels waits on active streams, so stopping never waits for a slow server.
-  struct Active {
-    FilePrefetcher& owner;
-    ByteStream* stream;
-    ~Active() {
-      std::lock_guard lock(owner.mutex_);
-      std::erase(owner.active_, stream);
-    }
-  };
+void FilePrefetcher::finish(const std::shared_ptr<Job>& job, std::error_code ec, std::size_t bytes) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_)
-      return skipped();
-    active_.push_back(stream.get());
+    ++completing_;
   }
-  const Active active{*this, stream.get()};
-  for (std::uint64_t i = 0; i < count; ++i) {
-    const std::size_t length =
-        static_cast<std::size_t>(std::min<std::uint64_t>(block_size, file.version.size - i * block_size));
-    queued.emplace_back(blocks_, *stream, i, length, i + 1 == count);  // the whole file on the wire
+  const bool whole = !ec && bytes == job->file.version.size;
+  if (whole) {
+    for (std::size_t i = 0; i < job->claims.size(); ++i)
+      job->claims[i].finish_and_store(blocks_, BlockKey{job->file.path, job->file.version, i},
+                                      std::move(job->blocks[i]));
   }
-  for (std::uint64_t i = 0; i < count; ++i) {
-    BlockRead r = queued[i].collect(*stream);
-    if (r.ec || !r.complete)
-      return skipped();  // the rest of the claims are abandoned; readers fetch for themselves
-    claims[i].finish_and_store(blocks_, BlockKey{file.path, file.version, i}, std::move(r.data));
+  // Otherwise the claims are abandoned with the job: readers fetch for themselves and see any error
+  // with their own request (a file shorter than listed is never cached short).
+  job->claims.clear();
+  bool from_start_more = false;
+  {
+    std::lock_guard lock(mutex_);
+    in_flight_.erase(job);
+    from_start_more = job->starting;
+    if (whole) {
+      ++stats_.files_fetched;
+    } else {
+      ++stats_.files_skipped;
+      if (ec == std::errc::resource_unavailable_try_again) {
+        // No session was spare for a while: readers and writers need them all.
+        stats_.files_skipped += queue_.size();
+        queue_.clear();
+      }
+    }
   }
+  // A completion that came before fetch_whole_if_spare() returned is inside start_more(), whose
+  // loop goes on by itself; calling it again here would nest one level per file.
+  if (!from_start_more)
+    start_more();
   std::lock_guard lock(mutex_);
-  ++stats_.files_fetched;
-  return true;
+  --completing_;
+  // Under the lock, and the last thing done here: once it is released the destructor may return.
+  idle_cv_.notify_all();
 }
 
 }  // namespace cache

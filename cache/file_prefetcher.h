@@ -5,9 +5,11 @@
 // is using, the files are in the cache by the time it opens them. Which files to fetch is the
 // caller's choice (fs/DirectoryScan); this class only fetches.
 //
-// Prefetch never takes the last free session (BlockSource::open_if_spare), never fetches a block
-// that is cached or already being fetched, and shares its fetches with readers through the
-// FetchTable: a reader that opens a file being prefetched waits for that one transfer.
+// Prefetch never takes the last free session (BlockSource::fetch_whole_if_spare), never fetches a
+// block that is cached or already being fetched, and shares its fetches with readers through the
+// FetchTable: a reader that opens a file being prefetched waits for that one transfer. The fetches
+// run on the source's own thread (the FTP client's I/O thread), each a single trip from the
+// session to the cache, with no thread of this class in between.
 
 #include <chrono>
 #include <condition_variable>
@@ -16,7 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "cache/block_cache.h"
@@ -33,20 +35,22 @@ struct PrefetchFile {
 
 struct PrefetchConfig {
   unsigned streams = 2;  // files fetched at once at most
-  // How long a stream waits before asking again for a session when none was spare.
-  std::chrono::milliseconds spare_retry{5};
+  // How long a fetch waits for a session to become spare before the queue is dropped (readers and
+  // writers need every session then; they fetch for themselves).
+  std::chrono::milliseconds spare_patience{500};
 };
 
 struct PrefetchStats {
   std::uint64_t files_fetched = 0;
-  std::uint64_t files_skipped = 0;  // cached, being fetched by a reader, or gone from the server
+  std::uint64_t files_skipped = 0;  // cached, being fetched by a reader, gone from the server, or no
+                                    // session to spare
 };
 
 class FilePrefetcher {
  public:
   FilePrefetcher(BlockCache& blocks, BlockSource& source, std::shared_ptr<FetchTable> fetches,
                  PrefetchConfig config = {});
-  ~FilePrefetcher();  // drops the queue, ends the transfers in progress
+  ~FilePrefetcher();  // drops the queue, cancels the transfers in progress and waits for them
   FilePrefetcher(const FilePrefetcher&) = delete;
   FilePrefetcher& operator=(const FilePrefetcher&) = delete;
 
@@ -57,9 +61,10 @@ class FilePrefetcher {
   PrefetchStats stats() const;
 
  private:
-  void run_stream();
-  // Fetches every block of the file on one stream; false when no session was spare.
-  bool fetch(const PrefetchFile& file);
+  struct Job;
+  // Starts queued files while fewer than config_.streams are in flight.
+  void start_more();
+  void finish(const std::shared_ptr<Job>& job, std::error_code ec, std::size_t bytes);
 
   BlockCache& blocks_;
   BlockSource& source_;
@@ -67,13 +72,12 @@ class FilePrefetcher {
   const PrefetchConfig config_;
 
   mutable std::mutex mutex_;
-  std::condition_variable cv_;
+  std::condition_variable idle_cv_;
   std::deque<PrefetchFile> queue_;
-  unsigned busy_ = 0;  // streams fetching a file right now
+  std::unordered_set<std::shared_ptr<Job>> in_flight_;
+  unsigned completing_ = 0;  // finish() calls still running
   bool stopping_ = false;
   PrefetchStats stats_;
-  std::vector<ByteStream*> active_;   // streams being read, cancelled when stopping
-  std::vector<std::thread> threads_;  // started with the first add()
 };
 
 }  // namespace cache

@@ -38,4 +38,29 @@ std::error_code ClientBlockSource::open_if_spare(const std::string& path, std::u
   return adopt(client_.download_if_spare(path, offset), out);
 }
 
+namespace {
+
+class WholeFetchAdapter final : public cache::BlockSource::WholeFetch {
+ public:
+  explicit WholeFetchAdapter(std::shared_ptr<ftp::WholeFetch> fetch) : fetch_(std::move(fetch)) {}
+  void cancel() override { fetch_->cancel(); }
+
+ private:
+  std::shared_ptr<ftp::WholeFetch> fetch_;
+};
+
+}  // namespace
+
+std::shared_ptr<cache::BlockSource::WholeFetch> ClientBlockSource::fetch_whole_if_spare(
+    const std::string& path, std::vector<std::span<char>> buffers, std::chrono::milliseconds patience,
+    std::function<void(std::error_code, std::size_t)> done) {
+  auto fetch = client_.fetch_whole_if_spare(path, std::move(buffers), patience,
+                                            [done = std::move(done)](ftp::Result<std::size_t> r) {
+                                              done(r ? std::error_code{} : r.code(), r ? *r : 0);
+                                            });
+  if (!fetch)
+    return nullptr;
+  return std::make_shared<WholeFetchAdapter>(std::move(fetch));
+}
+
 }  // namespace fs

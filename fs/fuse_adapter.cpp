@@ -189,10 +189,11 @@ int op_statfs(const char* path, struct statvfs* out) {
   });
 }
 
-// A file opened only for writing bypasses the kernel's page cache (direct_io): its bytes go from the
-// writer's buffer to ours in one copy, where the page cache would first copy them into pages of its
-// own. Such a descriptor cannot be mmap'ed anyway, and the cached pages of other openers are dropped
-// once the upload is done (on_changed).
+// A file that create() made new and opened only for writing bypasses the kernel's page cache
+// (direct_io): its bytes go from the writer's buffer to ours in one copy, where the page cache would
+// first copy them into pages of its own. An existing file keeps the page cache: there, other openers
+// may hold pages of the old version, and a write through the cache replaces them where a direct one
+// would leave them for a reader to mix with the new bytes.
 void bypass_page_cache_if_write_only(fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) == O_WRONLY)
     fi->direct_io = 1;
@@ -204,7 +205,6 @@ int op_open(const char* path, fuse_file_info* fi) {
     if (!r)
       return fail("open", path, r.error());
     fi->fh = *r;
-    bypass_page_cache_if_write_only(fi);
     return 0;
   });
 }
@@ -245,11 +245,13 @@ int op_read_buf(const char* path, fuse_bufvec** bufp, size_t size, off_t offset,
 
 int op_create(const char* path, mode_t mode, fuse_file_info* fi) {
   return guarded("create", path, [&](Operations& ops) {
-    auto r = ops.create(path, mode, fi->flags);
+    bool made_new = false;
+    auto r = ops.create(path, mode, fi->flags, &made_new);
     if (!r)
       return fail("create", path, r.error());
     fi->fh = *r;
-    bypass_page_cache_if_write_only(fi);
+    if (made_new)
+      bypass_page_cache_if_write_only(fi);
     return 0;
   });
 }

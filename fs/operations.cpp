@@ -277,8 +277,10 @@ ftp::Result<std::uint64_t> Operations::open(std::string_view path, int flags) {
   return add_handle(std::move(file));
 }
 
-ftp::Result<std::uint64_t> Operations::create(std::string_view path, mode_t mode, int flags) {
+ftp::Result<std::uint64_t> Operations::create(std::string_view path, mode_t mode, int flags, bool* made_new) {
   const std::string key = remote(path);
+  if (made_new != nullptr)
+    *made_new = false;
   auto existing = attributes(path);
   if (existing) {
     if (flags & O_EXCL)
@@ -307,6 +309,8 @@ ftp::Result<std::uint64_t> Operations::create(std::string_view path, mode_t mode
   file->remote_path = key;
   file->staged = std::move(*staged);
   file->append = (flags & O_APPEND) != 0;
+  if (made_new != nullptr)
+    *made_new = true;
   return add_handle(std::move(file));
 }
 

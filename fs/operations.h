@@ -64,9 +64,10 @@ class Operations {
   ftp::Status access(std::string_view path, int mask);
   ftp::Result<struct statvfs> statfs();
 
-  // open() with write access or O_TRUNC stages the file locally; create() makes a new one.
+  // open() with write access or O_TRUNC stages the file locally; create() makes a new one, or opens
+  // and truncates an existing one when O_EXCL is absent (*made_new tells which).
   ftp::Result<std::uint64_t> open(std::string_view path, int flags);
-  ftp::Result<std::uint64_t> create(std::string_view path, mode_t mode, int flags);
+  ftp::Result<std::uint64_t> create(std::string_view path, mode_t mode, int flags, bool* made_new = nullptr);
   // The bytes of [offset, offset + size) as pieces of cached blocks, handed to the kernel without a
   // copy (cache::FileReader::read); a file being written through this mount is read from its stage.
   // Fewer bytes only at the end of the file.

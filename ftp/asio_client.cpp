@@ -471,6 +471,136 @@ class AsioClient::AsioUpload final : public Upload {
   Error error_;
 };
 
+// A whole file into the caller's buffers, entirely on the I/O thread: a spare session, RETR, the
+// data, the 226, and the completion, with no handoff to another thread on the way.
+class AsioClient::AsioWholeFetch final : public WholeFetch,
+                                         public std::enable_shared_from_this<AsioClient::AsioWholeFetch> {
+ public:
+  AsioWholeFetch(AsioClient& client, std::string path, std::vector<std::span<char>> buffers,
+                 std::chrono::milliseconds patience, std::function<void(Result<std::size_t>)> done)
+      : client_(client),
+        path_(std::move(path)),
+        buffers_(std::move(buffers)),
+        patience_(patience),
+        done_(std::move(done)) {}
+
+  void start() {
+    asio::co_spawn(
+        client_.io_.context(), run(shared_from_this()), [self = shared_from_this()](std::exception_ptr e) {
+          if (e)
+            self->complete(Error(make_error_code(Errc::protocol_error), "whole-file download failed"));
+        });
+  }
+
+  void cancel() override {
+    asio::post(client_.io_.context(), [self = shared_from_this()] {
+      self->cancelled_ = true;
+      if (self->data_)
+        self->data_->cancel();
+    });
+  }
+
+ private:
+  // Runs on the I/O thread; `self` keeps the object alive until the end.
+  static Awaitable<void> run(std::shared_ptr<AsioWholeFetch> self) { co_await self->fetch(); }
+
+  Awaitable<void> fetch() {
+    SessionLease lease;
+    for (int attempt = 0;; ++attempt) {
+      auto leased = co_await client_.pool_->try_acquire_spare(patience_);
+      if (!leased)
+        co_return complete(leased.error());
+      if (cancelled_)
+        co_return complete(Error(make_error_code(Errc::cancelled), "prefetch cancelled"));
+      auto data = co_await (*leased)->start_retrieve(path_, 0);
+      if (data) {
+        lease = std::move(*leased);
+        data_ = std::move(*data);
+        break;
+      }
+      if (is_fatal(data.code())) {
+        leased->mark_broken();
+        if (leased->reused() && attempt == 0 && worth_retry(data.code()))
+          continue;
+      }
+      co_return complete(data.error());
+    }
+    std::size_t total = 0;
+    Result<std::size_t> n = std::size_t{0};
+    bool ended = false;
+    for (auto buf : buffers_) {
+      while (!buf.empty()) {
+        n = co_await data_->read_some(buf);
+        if (!n || *n == 0)
+          break;
+        total += *n;
+        client_.bytes_down_ += *n;
+        buf = buf.subspan(*n);
+      }
+      if (!n || *n == 0) {
+        ended = static_cast<bool>(n);
+        break;
+      }
+    }
+    if (n && !ended) {
+      // Every buffer is full: one more read sees the data's end, so the transfer ends with 226.
+      char probe[1];
+      n = co_await data_->read_some(probe);
+      ended = n && *n == 0;
+    }
+    Status finished;
+    if (!n && (cancelled_ || n.code() == make_error_code(Errc::timeout))) {
+      lease.mark_broken();  // a stalled or abandoned transfer: the session is not reused
+      data_.reset();
+    } else if (!n) {
+      const Error e = co_await lease->fail_transfer(std::move(data_), n.error());
+      finished = e.code ? Status(e) : Status{};
+    } else if (ended) {
+      finished = co_await lease->finish_transfer(std::move(data_), false);
+    } else {
+      finished = co_await lease->abort_transfer(std::move(data_));  // longer than expected
+    }
+    if (!finished && is_fatal(finished.code()))
+      lease.mark_broken();
+    lease.release();
+    if (cancelled_)
+      co_return complete(Error(make_error_code(Errc::cancelled), "prefetch cancelled"));
+    if (!n)
+      co_return complete(n.error());
+    if (!finished)
+      co_return complete(finished.error());
+    complete(total);
+  }
+
+  void complete(Result<std::size_t> result) {
+    if (auto done = std::exchange(done_, nullptr))
+      done(std::move(result));
+  }
+
+  AsioClient& client_;
+  const std::string path_;
+  const std::vector<std::span<char>> buffers_;
+  const std::chrono::milliseconds patience_;
+  std::function<void(Result<std::size_t>)> done_;
+  // I/O thread only.
+  std::unique_ptr<DataConnection> data_;
+  bool cancelled_ = false;
+};
+
+std::shared_ptr<WholeFetch> AsioClient::fetch_whole_if_spare(std::string_view path,
+                                                             std::vector<std::span<char>> buffers,
+                                                             std::chrono::milliseconds patience,
+                                                             std::function<void(Result<std::size_t>)> done) {
+  if (auto bad = check_name(path); !bad) {
+    done(bad.error());
+    return nullptr;
+  }
+  auto fetch = std::make_shared<AsioWholeFetch>(*this, std::string(path), std::move(buffers), patience,
+                                                std::move(done));
+  fetch->start();
+  return fetch;
+}
+
 AsioClient::AsioClient(SessionConfig config, NameCodec codec, SessionLoggers loggers)
     : log_(std::move(loggers)) {
   pool_ =

@@ -49,6 +49,10 @@ class AsioClient final : public Client {
   Result<DirEntry> stat_size(std::string_view path) override;
   Result<std::unique_ptr<Download>> download(std::string_view path, std::uint64_t offset) override;
   Result<std::unique_ptr<Download>> download_if_spare(std::string_view path, std::uint64_t offset) override;
+  std::shared_ptr<WholeFetch> fetch_whole_if_spare(std::string_view path,
+                                                   std::vector<std::span<char>> buffers,
+                                                   std::chrono::milliseconds patience,
+                                                   std::function<void(Result<std::size_t>)> done) override;
   Result<std::unique_ptr<Upload>> upload(std::string_view path, UploadMode mode) override;
   Result<std::unique_ptr<Upload>> upload_if_spare(std::string_view path, UploadMode mode) override;
   Status make_directory(std::string_view path) override;
@@ -71,6 +75,7 @@ class AsioClient final : public Client {
  private:
   class AsioDownload;
   class AsioUpload;
+  class AsioWholeFetch;
 
   AsioClient(SessionConfig config, NameCodec codec, SessionLoggers loggers);
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -66,6 +67,14 @@ class Upload {
 
 enum class UploadMode { replace, append };
 
+// A whole-file download running in the background (Client::fetch_whole_if_spare).
+class WholeFetch {
+ public:
+  virtual ~WholeFetch() = default;
+  // Ends the wait for a session or the transfer soon; the completion still comes, once.
+  virtual void cancel() = 0;
+};
+
 class Client {
  public:
   virtual ~Client() = default;
@@ -84,6 +93,17 @@ class Client {
   virtual Result<std::unique_ptr<Download>> download_if_spare(std::string_view path, std::uint64_t offset) {
     return download(path, offset);
   }
+  // Reads a whole file into `buffers`, in order, on a spare session (the rule of download_if_spare,
+  // waiting up to `patience` for one to become spare), without a thread of the caller's: done gets
+  // the bytes received (less than the buffers hold when the file ended early) or the error,
+  // std::errc::resource_unavailable_try_again when no session was spare in time. done runs once, on
+  // the client's thread or the caller's, and must not block; the buffers must stay valid until then.
+  // For prefetching many small files: one trip per file instead of one per request.
+  virtual std::shared_ptr<WholeFetch> fetch_whole_if_spare(std::string_view path,
+                                                           std::vector<std::span<char>> buffers,
+                                                           std::chrono::milliseconds patience,
+                                                           std::function<void(Result<std::size_t>)> done) = 0;
+
   // An upload may start in the background: a failure to start (no session, STOR refused) is then
   // reported by a later write() or finish() instead of here.
   virtual Result<std::unique_ptr<Upload>> upload(std::string_view path, UploadMode mode) = 0;

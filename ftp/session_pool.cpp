@@ -107,9 +107,9 @@ unsigned SessionPool::free_now() const {
   return static_cast<unsigned>(idle_.size()) + arming_ + (limit > open ? limit - open : 0u);
 }
 
-Awaitable<void> SessionPool::wait_for_session(bool counted) {
-  asio::steady_timer wake(ex_, asio::steady_timer::time_point::max());
-  auto& list = counted ? waiters_ : arming_waiters_;
+Awaitable<void> SessionPool::wait_for_session(bool counted, asio::steady_timer::time_point until) {
+  asio::steady_timer wake(ex_, counted ? asio::steady_timer::time_point::max() : until);
+  auto& list = counted ? waiters_ : lookers_;
   auto self = list.insert(list.end(), &wake);
   boost::system::error_code ignored;
   if (counted)
@@ -147,7 +147,8 @@ Awaitable<Result<SessionLease>> SessionPool::acquire() {
   }
 }
 
-Awaitable<Result<SessionLease>> SessionPool::try_acquire_spare() {
+Awaitable<Result<SessionLease>> SessionPool::try_acquire_spare(std::chrono::milliseconds patience) {
+  const auto until = asio::steady_timer::clock_type::now() + patience;
   const auto refuse = [] {
     return Error(std::make_error_code(std::errc::resource_unavailable_try_again),
                  "no spare session: leasing it would leave none for other callers");
@@ -156,8 +157,12 @@ Awaitable<Result<SessionLease>> SessionPool::try_acquire_spare() {
     if (shut_down_)
       co_return Error(make_error_code(Errc::cancelled), "client is shutting down");
     // Callers already waiting come first, and the session taken here must not be the last one free.
-    if (waiting_ > 0 || free_now() < 2)
-      co_return refuse();
+    if (waiting_ > 0 || free_now() < 2) {
+      if (asio::steady_timer::clock_type::now() >= until)
+        co_return refuse();
+      co_await wait_for_session(false, until);
+      continue;
+    }
     if (arming_ > 0 && idle_.size() < 2) {
       co_await wait_for_session(false);  // one round trip; then decide with it idle
       continue;
@@ -200,8 +205,6 @@ void SessionPool::give_back(std::unique_ptr<Session> session) {
             log_.ftp->debug("opening a data connection ahead: {}", armed.error().message());
           --arming_;
           make_idle(std::move(s));
-          for (auto* timer : arming_waiters_)
-            timer->expires_at(asio::steady_timer::time_point::min());  // look again, all of them
           background_done();
         },
         asio::detached);
@@ -213,6 +216,11 @@ void SessionPool::give_back(std::unique_ptr<Session> session) {
 void SessionPool::background_done() {
   if (--background_ == 0 && background_done_)
     background_done_->cancel();
+}
+
+void SessionPool::wake_lookers() {
+  for (auto* timer : lookers_)
+    timer->expires_at(asio::steady_timer::time_point::min());  // look again, all of them
 }
 
 void SessionPool::make_idle(std::unique_ptr<Session> session) {
@@ -229,6 +237,7 @@ void SessionPool::make_idle(std::unique_ptr<Session> session) {
 }
 
 void SessionPool::wake_one() {
+  wake_lookers();  // uncounted waits look again at every change
   for (auto* timer : waiters_) {
     // A woken waiter stays in the list until it runs; cancel() on it again would be harmless but
     // would waste the wake-up on the same waiter, so skip timers that are already woken.
@@ -274,7 +283,7 @@ Awaitable<void> SessionPool::shutdown() {
   }
   for (auto* timer : waiters_)
     timer->cancel();
-  for (auto* timer : arming_waiters_)
+  for (auto* timer : lookers_)
     timer->cancel();
 }
 

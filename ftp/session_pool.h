@@ -88,7 +88,9 @@ class SessionPool {
   // sessions are idle, it opens a new session rather than taking the idle one, so a server's real connection
   // limit (421) is found here, and refused, before anyone depends on it; with two idle, one proven session
   // stays for the others.
-  Awaitable<Result<SessionLease>> try_acquire_spare();
+  // With `patience`, a refusal is not final at once: it looks again whenever a session comes back,
+  // until one is spare or the time is up.
+  Awaitable<Result<SessionLease>> try_acquire_spare(std::chrono::milliseconds patience = {});
   // Opens one more session in the background while fewer than two are open, so that the first
   // transfer that must leave a session to others (try_acquire_spare) finds a proven spare instead
   // of logging in first. Failures only lower the limit (421) or are forgotten.
@@ -116,9 +118,12 @@ class SessionPool {
   // Idle sessions (counting those opening their next data connection, back in a round trip) plus
   // slots for new ones under the current limit.
   unsigned free_now() const;
-  // Waits until a session is given back. Waits counted in stats().waiting make streams give up
-  // their sessions (Client::sessions_wanted); a wait for an arming session is too short for that.
-  Awaitable<void> wait_for_session(bool counted);
+  // Waits until a session is given back (or, for an uncounted wait, until `until`). Waits counted in
+  // stats().waiting make streams give up their sessions (Client::sessions_wanted); a wait for an
+  // arming session is too short for that, and a spare-only one must not take sessions from others.
+  Awaitable<void> wait_for_session(
+      bool counted, asio::steady_timer::time_point until = asio::steady_timer::time_point::max());
+  void wake_lookers();
   std::chrono::milliseconds backoff() const;
 
   asio::any_io_executor ex_;
@@ -127,8 +132,9 @@ class SessionPool {
   SessionLoggers log_;
   std::vector<std::unique_ptr<Session>> idle_;
   std::list<asio::steady_timer*> waiters_;  // acquire() calls waiting for a session, oldest first
-  // Calls waiting for an arming session to come back; all of them look again when one does.
-  std::list<asio::steady_timer*> arming_waiters_;
+  // Uncounted waits (for an arming session, or a spare one); all of them look again whenever a
+  // session comes back.
+  std::list<asio::steady_timer*> lookers_;
   unsigned consecutive_failures_ = 0;
   bool shut_down_ = false;
   unsigned arming_ = 0;                            // sessions opening a data connection ahead

@@ -108,7 +108,7 @@ TEST_F(FilePrefetcherTest, WithoutASpareStreamNothingIsFetchedAndTheQueueIsDropp
   MemoryBlockSource::Options busy;
   busy.no_spare = true;
   source_.set_options(busy);
-  FilePrefetcher prefetcher(blocks_, source_, fetches_, PrefetchConfig{.streams = 2, .spare_retry = 1ms});
+  FilePrefetcher prefetcher(blocks_, source_, fetches_, PrefetchConfig{.streams = 2, .spare_patience = 1ms});
   prefetcher.add(files);
   ASSERT_TRUE(prefetcher.wait_idle(10s));  // gave up instead of polling for ever
   EXPECT_EQ(source_.opens(), 0);

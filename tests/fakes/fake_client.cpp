@@ -223,6 +223,35 @@ ftp::Result<std::unique_ptr<ftp::Upload>> FakeClient::upload(std::string_view pa
       std::make_unique<FakeUpload>(*this, path, mode == ftp::UploadMode::append));
 }
 
+std::shared_ptr<ftp::WholeFetch> FakeClient::fetch_whole_if_spare(
+    std::string_view path, std::vector<std::span<char>> buffers, std::chrono::milliseconds patience,
+    std::function<void(ftp::Result<std::size_t>)> done) {
+  (void)patience;
+  count("fetch_whole_if_spare");
+  if (!spare_sessions_) {
+    done(ftp::Error(std::make_error_code(std::errc::resource_unavailable_try_again), "no spare session"));
+    return nullptr;
+  }
+  auto d = download(path, 0);
+  if (!d) {
+    done(d.error());
+    return nullptr;
+  }
+  std::size_t total = 0;
+  for (auto buf : buffers) {
+    auto n = (*d)->read(buf);
+    if (!n) {
+      done(n.error());
+      return nullptr;
+    }
+    total += *n;
+    if (*n < buf.size())
+      break;
+  }
+  done(total);
+  return nullptr;
+}
+
 ftp::Result<std::unique_ptr<ftp::Upload>> FakeClient::upload_if_spare(std::string_view path,
                                                                       ftp::UploadMode mode) {
   count("upload_if_spare");

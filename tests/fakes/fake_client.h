@@ -49,6 +49,10 @@ class FakeClient final : public ftp::Client {
   ftp::Result<std::vector<ftp::DirEntry>> list(std::string_view dir) override;
   ftp::Result<ftp::DirEntry> stat(std::string_view path) override;
   ftp::Result<std::unique_ptr<ftp::Download>> download(std::string_view path, std::uint64_t offset) override;
+  // Synchronous: done runs before this returns (refused while set_spare_sessions(false)).
+  std::shared_ptr<ftp::WholeFetch> fetch_whole_if_spare(
+      std::string_view path, std::vector<std::span<char>> buffers, std::chrono::milliseconds patience,
+      std::function<void(ftp::Result<std::size_t>)> done) override;
   ftp::Result<std::unique_ptr<ftp::Upload>> upload(std::string_view path, ftp::UploadMode mode) override;
   ftp::Result<std::unique_ptr<ftp::Upload>> upload_if_spare(std::string_view path,
                                                             ftp::UploadMode mode) override;

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,11 +70,70 @@ class MemoryBlockSource final : public cache::BlockSource {
   bool contended() const override { return waiting_.load() > 0; }
   int refused() const { return refused_.load(); }
 
+  // On a thread of its own, as a network client's I/O thread would (joined by the destructor).
+  std::shared_ptr<WholeFetch> fetch_whole_if_spare(
+      const std::string& path, std::vector<std::span<char>> buffers, std::chrono::milliseconds patience,
+      std::function<void(std::error_code, std::size_t)> done) override {
+    (void)patience;
+    auto fetch = std::make_shared<Fetch>();
+    std::lock_guard lock(fetch_threads_mutex_);
+    fetch_threads_.emplace_back([this, fetch, path, buffers = std::move(buffers), done = std::move(done)] {
+      std::unique_ptr<cache::ByteStream> stream;
+      if (auto ec = open_if_spare(path, 0, stream)) {
+        done(ec, 0);
+        return;
+      }
+      fetch->attach(stream.get());
+      std::size_t total = 0;
+      std::error_code ec;
+      for (auto buf : buffers) {
+        stream->queue(buf);
+        std::size_t n = 0;
+        if ((ec = stream->next(n)))
+          break;
+        total += n;
+        if (n < buf.size())
+          break;
+      }
+      fetch->attach(nullptr);
+      stream.reset();
+      done(ec, ec ? 0 : total);
+    });
+    return fetch;
+  }
+
+  ~MemoryBlockSource() override {
+    std::lock_guard lock(fetch_threads_mutex_);
+    for (auto& t : fetch_threads_)
+      t.join();
+  }
+
   int opens() const { return opens_.load(); }
   std::uint64_t bytes_read() const { return bytes_read_.load(); }
   int open_streams() const { return open_streams_.load(); }
 
  private:
+  class Fetch final : public WholeFetch {
+   public:
+    void attach(cache::ByteStream* stream) {
+      std::lock_guard lock(mutex_);
+      stream_ = stream;
+      if (stream_ && cancelled_)
+        stream_->cancel();
+    }
+    void cancel() override {
+      std::lock_guard lock(mutex_);
+      cancelled_ = true;
+      if (stream_)
+        stream_->cancel();
+    }
+
+   private:
+    std::mutex mutex_;
+    cache::ByteStream* stream_ = nullptr;
+    bool cancelled_ = false;
+  };
+
   class Stream final : public cache::ByteStream {
    public:
     Stream(MemoryBlockSource& owner, std::shared_ptr<const std::vector<char>> content, std::uint64_t offset,
@@ -140,6 +200,8 @@ class MemoryBlockSource final : public cache::BlockSource {
   std::atomic<int> waiting_{0};
   std::atomic<int> refused_{0};
   std::condition_variable streams_cv_;
+  std::mutex fetch_threads_mutex_;
+  std::vector<std::thread> fetch_threads_;
 };
 
 // Deterministic content, different at every offset of a file.

@@ -289,6 +289,22 @@ TEST_F(OperationsWriteTest, CreateExclusiveOnExistingIsEexist) {
   EXPECT_EQ(err(h.error()), EEXIST);
 }
 
+// The adapter lets only new files bypass the page cache; an existing one may have cached pages.
+TEST_F(OperationsWriteTest, CreateTellsANewFileFromATruncatedOne) {
+  client_.add_file("/srv/old", "old bytes");
+  bool made_new = true;
+  auto old = writer_->create("/old", 0644, O_WRONLY | O_CREAT, &made_new);
+  ASSERT_TRUE(old) << old.error().message();
+  EXPECT_FALSE(made_new);
+  EXPECT_EQ(writer_->getattr("/old")->st_size, 0);
+  auto fresh = writer_->create("/fresh", 0644, O_WRONLY | O_CREAT, &made_new);
+  ASSERT_TRUE(fresh) << fresh.error().message();
+  EXPECT_TRUE(made_new);
+  ASSERT_TRUE(writer_->release(*old));
+  ASSERT_TRUE(writer_->release(*fresh));
+  EXPECT_EQ(client_.node("/srv/old")->data, "");
+}
+
 TEST_F(OperationsWriteTest, AppendKeepsExistingContent) {
   client_.add_file("/srv/log", "line1\n");
   auto h = writer_->open("/log", O_WRONLY | O_APPEND);
