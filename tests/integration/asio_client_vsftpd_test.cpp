@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <sstream>
 #include <string>
@@ -416,6 +417,142 @@ TEST_F(AsioClientVsftpdTest, SpareSessionOnAOneConnectionServerOnlyLowersTheLimi
   EXPECT_TRUE(entries) << entries.error().message();
   auto up = (*client)->upload_if_spare(remote("a.bin"), ftp::UploadMode::replace);
   EXPECT_EQ(upload_outcome(up), std::errc::resource_unavailable_try_again);
+}
+
+// A whole-file fetch's outcome, waited for with a bound (the completion comes on the I/O thread).
+struct FetchOutcome {
+  std::error_code ec;
+  std::size_t bytes = 0;
+  bool completed = false;
+};
+
+FetchOutcome fetch_whole(AsioClient& client, const std::string& path, std::vector<std::span<char>> buffers,
+                         std::chrono::milliseconds patience, std::chrono::milliseconds bound = 20s,
+                         const std::function<void(ftp::WholeFetch&)>& meanwhile = {}) {
+  auto promise = std::make_shared<std::promise<ftp::Result<std::size_t>>>();
+  auto future = promise->get_future();
+  auto fetch = client.fetch_whole_if_spare(path, std::move(buffers), patience,
+                                           [promise](ftp::Result<std::size_t> r) { promise->set_value(r); });
+  if (meanwhile && fetch)
+    meanwhile(*fetch);
+  FetchOutcome out;
+  if (future.wait_for(bound) != std::future_status::ready) {
+    // The buffers belong to the caller: the transfer must be over before they go.
+    if (fetch)
+      fetch->cancel();
+    future.wait_for(10s);
+    return out;
+  }
+  auto r = future.get();
+  out.completed = true;
+  out.ec = r ? std::error_code{} : r.code();
+  out.bytes = r ? *r : 0;
+  return out;
+}
+
+std::vector<std::span<char>> blocks_of(std::string& storage, std::size_t block) {
+  std::vector<std::span<char>> out;
+  for (std::size_t off = 0; off < storage.size(); off += block)
+    out.emplace_back(storage.data() + off, std::min(block, storage.size() - off));
+  return out;
+}
+
+TEST_F(AsioClientVsftpdTest, WholeFileFetchFillsEveryBufferInOrder) {
+  const std::string data = pattern((3u << 20) + 4321, 21);
+  server_->write_file("whole.bin", data);
+  auto client = connect();
+  ASSERT_TRUE(client);
+  std::string got(data.size(), '\0');
+  const auto out = fetch_whole(*client, remote("whole.bin"), blocks_of(got, 1u << 20), 1s);
+  ASSERT_TRUE(out.completed) << "no completion";
+  ASSERT_FALSE(out.ec) << out.ec.message();
+  EXPECT_EQ(out.bytes, data.size());
+  EXPECT_TRUE(got == data);
+  // The session came back in step: a command on it works.
+  auto entries = client->list(server_->remote_root());
+  ASSERT_TRUE(entries) << entries.error().message();
+}
+
+// A file shorter than the listing said: the count says so, and nothing past it is invented.
+TEST_F(AsioClientVsftpdTest, WholeFileFetchOfAShorterFileReportsTheBytesItGot) {
+  const std::string data = pattern(100000, 22);
+  server_->write_file("short.bin", data);
+  auto client = connect();
+  ASSERT_TRUE(client);
+  std::string got(300000, 'x');
+  const auto out = fetch_whole(*client, remote("short.bin"), blocks_of(got, 128u << 10), 1s);
+  ASSERT_TRUE(out.completed);
+  ASSERT_FALSE(out.ec) << out.ec.message();
+  EXPECT_EQ(out.bytes, data.size());
+  EXPECT_TRUE(got.substr(0, data.size()) == data);
+}
+
+TEST_F(AsioClientVsftpdTest, WholeFileFetchOfAMissingFileIsNotFound) {
+  auto client = connect();
+  ASSERT_TRUE(client);
+  std::string got(1000, '\0');
+  const auto out = fetch_whole(*client, remote("absent.bin"), blocks_of(got, 1000), 1s);
+  ASSERT_TRUE(out.completed);
+  EXPECT_EQ(out.ec, ftp::make_error_code(Errc::not_found)) << out.ec.message();
+}
+
+// With one session, taking it would leave none for anyone else: refused once the patience is over.
+TEST_F(AsioClientVsftpdTest, WholeFileFetchNeverTakesTheLastSession) {
+  server_->write_file("f.bin", pattern(5000, 23));
+  auto c = config();
+  c.max_sessions = 1;
+  auto client = AsioClient::connect(c);
+  ASSERT_TRUE(client) << client.error().message();
+  std::string got(5000, '\0');
+  const auto start = std::chrono::steady_clock::now();
+  const auto out = fetch_whole(**client, remote("f.bin"), blocks_of(got, 5000), 300ms);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(out.completed);
+  EXPECT_EQ(out.ec, std::errc::resource_unavailable_try_again) << out.ec.message();
+  EXPECT_GE(took, 250ms) << "gave up before its patience was over";
+  EXPECT_LT(took, 5s);
+}
+
+// A session that comes back while the fetch waits makes one spare: the fetch goes ahead.
+TEST_F(AsioClientVsftpdTest, WholeFileFetchWaitsForASessionToBecomeSpare) {
+  const std::string data = pattern(200000, 24);
+  server_->write_file("f.bin", data);
+  server_->write_file("held.bin", pattern(8u << 20, 25));
+  auto c = config();
+  c.max_sessions = 2;
+  auto client = AsioClient::connect(c);
+  ASSERT_TRUE(client) << client.error().message();
+  auto held = (*client)->download(remote("held.bin"), 0);  // one of the two sessions, for now
+  ASSERT_TRUE(held) << held.error().message();
+  std::string got(data.size(), '\0');
+  auto released = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(200ms);
+    held->reset();
+  });
+  const auto out = fetch_whole(**client, remote("f.bin"), blocks_of(got, 64u << 10), 5s);
+  released.get();
+  ASSERT_TRUE(out.completed);
+  ASSERT_FALSE(out.ec) << out.ec.message();
+  EXPECT_EQ(out.bytes, data.size());
+  EXPECT_TRUE(got == data);
+}
+
+// cancel() ends a transfer in progress; its completion still comes, once, and the client goes on.
+TEST_F(AsioClientVsftpdTest, CancelledWholeFileFetchCompletesAndLeavesTheClientUsable) {
+  server_->write_file("big.bin", pattern(64u << 20, 26));
+  auto client = connect();
+  ASSERT_TRUE(client);
+  std::string got(64u << 20, '\0');
+  const auto out = fetch_whole(*client, remote("big.bin"), blocks_of(got, 1u << 20), 1s, 20s,
+                               [](ftp::WholeFetch& fetch) { fetch.cancel(); });
+  ASSERT_TRUE(out.completed) << "a cancelled fetch never completed";
+  if (out.ec) {
+    EXPECT_EQ(out.ec, ftp::make_error_code(Errc::cancelled)) << out.ec.message();
+  } else {
+    EXPECT_EQ(out.bytes, got.size());  // it may have finished before the cancel arrived
+  }
+  auto entries = client->list(server_->remote_root());
+  ASSERT_TRUE(entries) << entries.error().message();
 }
 
 }  // namespace
