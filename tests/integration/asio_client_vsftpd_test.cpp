@@ -330,8 +330,10 @@ TEST_F(AsioClientVsftpdTest, SpareOnlyUploadNeverTakesTheLastSession) {
   auto entries = (*client)->list(server_->remote_root());
   ASSERT_TRUE(entries) << entries.error().message();
   const std::string data = pattern(3u << 20, 11);
-  ASSERT_TRUE((*first)->write(data));
-  ASSERT_TRUE((*first)->finish());
+  const auto wrote = (*first)->write(data);
+  ASSERT_TRUE(wrote) << "the first upload failed: " << wrote.error().message();
+  const auto finished = (*first)->finish();
+  ASSERT_TRUE(finished) << finished.error().message();
   first->reset();
   EXPECT_EQ(read_local(server_->root() / "a.bin"), data);
   EXPECT_FALSE(std::filesystem::exists(server_->root() / "b.bin"));
