@@ -193,13 +193,15 @@ class Bench:
             return size_mb / secs
 
         # On a shared machine single runs vary a lot: each side gets BENCH_REPEAT interleaved tries
-        # and keeps its best.
+        # and keeps its best; the cold reads also show the median of the tries.
         cold = warm = warm_best = disk = curl_cold = curl_warm = None
+        cold_tries, curl_cold_tries = [], []
         best = lambda old, new: new if old is None or (new is not None and new > old) else old
         for _ in range(max(1, self.a.repeat)):
             c = self.ftpfs_part(ftpfs_cold)
             cold = best(cold, c)
             if c is not None:
+                cold_tries.append(c)
                 w = self.ftpfs_part(ftpfs_warm)
                 if w is not None:
                     warm, warm_best = best(warm, w[0]), best(warm_best, w[1])
@@ -208,9 +210,13 @@ class Bench:
             t, curl_cmds = self.counted(
                 lambda: self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{path}")))
             curl_cold = best(curl_cold, size_mb / t)
+            curl_cold_tries.append(size_mb / t)
             curl_warm = best(curl_warm,
                              size_mb / self.timed(lambda: self.curl("-o", "/dev/null", f"{self.a.url}/{path}")))
         self.add(f"sequential read {self.a.size_mb} MiB, cold (best of {self.a.repeat})", "MB/s", cold, curl_cold, True)
+        if self.a.repeat > 1:
+            self.add(f"sequential read {self.a.size_mb} MiB, cold (median of {self.a.repeat})", "MB/s",
+                     median(cold_tries), median(curl_cold_tries), True)
         self.add(f"sequential re-read {self.a.size_mb} MiB, warm (first re-read)", "MB/s", warm, curl_warm, True)
         self.add(f"sequential re-read {self.a.size_mb} MiB, warm (best of 3 re-reads)", "MB/s", warm_best, curl_warm,
                  True)
@@ -335,15 +341,20 @@ class Bench:
                 raise RuntimeError("uploaded big.bin has the wrong size on the server")
             return size_mb / t
 
-        f = c = None
+        f_tries, c_tries = [], []
         for _ in range(max(1, self.a.repeat)):
             f_try = self.ftpfs_part(ftpfs)
-            if f_try is not None and (f is None or f_try > f):
-                f = f_try
+            if f_try is not None:
+                f_tries.append(f_try)
             self.drop_caches()
             self.warm(local)
-            c = max(c or 0, size_mb / self.timed(lambda: self.curl("-T", local, f"{self.a.url}/up-curl/big.bin")))
-        self.add(f"sequential write {self.a.size_mb} MiB (curl -T){self.best_of()}", "MB/s", f, c, True)
+            c_tries.append(size_mb / self.timed(lambda: self.curl("-T", local, f"{self.a.url}/up-curl/big.bin")))
+        best = lambda tries: max(tries) if tries else None
+        self.add(f"sequential write {self.a.size_mb} MiB (curl -T){self.best_of()}", "MB/s", best(f_tries),
+                 best(c_tries), True)
+        if self.a.repeat > 1:
+            self.add(f"sequential write {self.a.size_mb} MiB (curl -T) (median of {self.a.repeat})", "MB/s",
+                     median(f_tries), median(c_tries), True)
 
     def copy_in(self):
         local = os.path.join(self.a.work, "local", "small")
@@ -402,6 +413,14 @@ def describe(counter):
     listings = sum(counter[v] for v in ("LIST", "MLSD", "NLST"))
     rest = ", ".join(f"{v} {n}" for v, n in counter.most_common() if v not in ("LIST", "MLSD", "NLST", "RETR"))
     return f"{sum(counter.values())}; {listings}; {counter['RETR']}; {rest or '-'}"
+
+
+def median(values):
+    if not values:
+        return None
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def pct(values, p):

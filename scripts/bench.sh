@@ -23,7 +23,8 @@
 #              random_reads, big_listing, tree_stat, copy_out, big_write, copy_in; default all),
 #              FTPFS_OPTIONS (extra -o options for the mount, e.g. block_size=1M),
 #              BENCH_REPEAT (default 1: tries of the sequential reads, the big write and the small-file
-#              copies, each interleaved with curl's; each side keeps its best),
+#              copies, each interleaved with curl's; each side keeps its best, and the cold read and
+#              the big write also show the median of the tries),
 #              BENCH_WINDOW_BYTES (proxy only, default 4194304), BENCH_RATE_MBIT (proxy only: a bandwidth
 #              cap per direction; default none).
 # The server logs every command, so the table also shows how many FTP commands each ftpfs workload
