@@ -34,6 +34,43 @@ bool worth_retry(std::error_code ec) {
   return ec == make_error_code(Errc::connection_lost) || ec == make_error_code(Errc::service_unavailable);
 }
 
+// A session with a transfer started on it by `start` (Session& -> its data connection, or a null
+// one to decline before sending anything: Errc::cancelled, and the session stays good). Spare only:
+// a session that is not the last one free, waiting up to `patience` for one. An idle session whose
+// connection turns out dead is replaced once, as for any idempotent command: nothing of the
+// transfer has been sent yet.
+struct StartedTransfer {
+  SessionLease lease;
+  std::unique_ptr<DataConnection> data;
+};
+
+template <class Start>
+Awaitable<Result<StartedTransfer>> lease_and_start(SessionPool& pool, bool spare_only,
+                                                   std::chrono::milliseconds patience, Start start) {
+  for (int attempt = 0;; ++attempt) {
+    // (No co_await inside ?: here: g++ 12 miscompiles it.)
+    Result<SessionLease> lease = Error(make_error_code(Errc::cancelled));
+    if (spare_only) {
+      lease = co_await pool.try_acquire_spare(patience);
+    } else {
+      lease = co_await pool.acquire();
+    }
+    if (!lease)
+      co_return lease.error();
+    auto data = co_await start(**lease);
+    if (data && !*data)
+      co_return Error(make_error_code(Errc::cancelled), "transfer not started");
+    if (data)
+      co_return StartedTransfer{std::move(*lease), std::move(*data)};
+    if (is_fatal(data.code())) {
+      lease->mark_broken();
+      if (lease->reused() && attempt == 0 && worth_retry(data.code()))
+        continue;
+    }
+    co_return data.error();
+  }
+}
+
 }  // namespace
 
 // Receives on the I/O thread into the buffers the caller queued, one after another, for as long as
@@ -336,37 +373,18 @@ class AsioClient::AsioUpload final : public Upload {
     std::shared_ptr<const void> owner;
   };
 
-  // Runs on the I/O thread: a session (a spare one only, when asked), then STOR/APPE. An idle
-  // session whose connection turns out dead is replaced once, as for any idempotent command:
-  // nothing has been sent yet.
+  // Runs on the I/O thread: a session (a spare one only, when asked), then STOR/APPE.
   Awaitable<void> run_start(std::string path, UploadMode mode, bool spare_only) {
-    for (int attempt = 0;; ++attempt) {
-      // (No co_await inside ?: here: g++ 12 miscompiles it.)
-      Result<SessionLease> lease = Error(make_error_code(Errc::cancelled));
-      if (spare_only) {
-        lease = co_await client_.pool_->try_acquire_spare();
-      } else {
-        lease = co_await client_.pool_->acquire();
-      }
-      if (!lease) {
-        stop(lease.error());
-        co_return;
-      }
-      // Early: the first bytes go out without waiting for the 150 (Session::start_store).
-      auto data = co_await (*lease)->start_store(path, mode, /*early=*/true);
-      if (data) {
-        lease_ = std::move(*lease);
-        data_ = std::move(*data);
-        break;
-      }
-      if (is_fatal(data.code())) {
-        lease->mark_broken();
-        if (lease->reused() && attempt == 0 && worth_retry(data.code()))
-          continue;
-      }
-      stop(data.error());
+    // Early: the first bytes go out without waiting for the 150 (Session::start_store).
+    auto started = co_await lease_and_start(*client_.pool_, spare_only, {}, [&](Session& s) {
+      return s.start_store(path, mode, /*early=*/true);
+    });
+    if (!started) {
+      stop(started.error());
       co_return;
     }
+    lease_ = std::move(started->lease);
+    data_ = std::move(started->data);
     {
       std::lock_guard lock(mutex_);
       starting_ = false;
@@ -505,26 +523,17 @@ class AsioClient::AsioWholeFetch final : public WholeFetch,
   static Awaitable<void> run(std::shared_ptr<AsioWholeFetch> self) { co_await self->fetch(); }
 
   Awaitable<void> fetch() {
-    SessionLease lease;
-    for (int attempt = 0;; ++attempt) {
-      auto leased = co_await client_.pool_->try_acquire_spare(patience_);
-      if (!leased)
-        co_return complete(leased.error());
-      if (cancelled_)
-        co_return complete(Error(make_error_code(Errc::cancelled), "prefetch cancelled"));
-      auto data = co_await (*leased)->start_retrieve(path_, 0);
-      if (data) {
-        lease = std::move(*leased);
-        data_ = std::move(*data);
-        break;
-      }
-      if (is_fatal(data.code())) {
-        leased->mark_broken();
-        if (leased->reused() && attempt == 0 && worth_retry(data.code()))
-          continue;
-      }
-      co_return complete(data.error());
-    }
+    auto started = co_await lease_and_start(
+        *client_.pool_, true, patience_,
+        [&](Session& s) -> Awaitable<Result<std::unique_ptr<DataConnection>>> {
+          if (cancelled_)
+            co_return std::unique_ptr<DataConnection>();  // cancelled while waiting for the session
+          co_return co_await s.start_retrieve(path_, 0);
+        });
+    if (!started)
+      co_return complete(started.error());
+    SessionLease lease = std::move(started->lease);
+    data_ = std::move(started->data);
     std::size_t total = 0;
     Result<std::size_t> n = std::size_t{0};
     bool ended = false;
@@ -716,28 +725,12 @@ Result<std::unique_ptr<Download>> AsioClient::start_download(std::string_view pa
     return bad.error();
   using R = Result<std::unique_ptr<Download>>;
   return run<R>([this, path, offset, spare_only]() -> Awaitable<R> {
-    for (int attempt = 0;; ++attempt) {
-      // (No co_await inside ?: here: g++ 12 miscompiles it.)
-      Result<SessionLease> lease = Error(make_error_code(Errc::cancelled));
-      if (spare_only) {
-        lease = co_await pool_->try_acquire_spare();
-      } else {
-        lease = co_await pool_->acquire();
-      }
-      if (!lease)
-        co_return lease.error();
-      auto data = co_await (*lease)->start_retrieve(path, offset);
-      if (data) {
-        co_return std::unique_ptr<Download>(
-            std::make_unique<AsioDownload>(*this, std::move(*lease), std::move(*data), offset));
-      }
-      if (is_fatal(data.code())) {
-        lease->mark_broken();
-        if (lease->reused() && attempt == 0 && worth_retry(data.code()))
-          continue;
-      }
-      co_return data.error();
-    }
+    auto started = co_await lease_and_start(*pool_, spare_only, {},
+                                            [&](Session& s) { return s.start_retrieve(path, offset); });
+    if (!started)
+      co_return started.error();
+    co_return std::unique_ptr<Download>(
+        std::make_unique<AsioDownload>(*this, std::move(started->lease), std::move(started->data), offset));
   });
 }
 
