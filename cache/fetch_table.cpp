@@ -1,5 +1,7 @@
 #include "cache/fetch_table.h"
 
+#include <pthread.h>
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -110,7 +112,10 @@ void FetchTable::store(BlockCache& blocks, BlockKey key, BlockData data, std::ui
   queued_bytes_ += data->size();
   stores_.push_back({&blocks, std::move(key), std::move(data), epoch});
   if (!store_thread_.joinable())
-    store_thread_ = std::thread([this] { run_stores(); });
+    store_thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "ftpfs-store");
+      run_stores();
+    });
   lock.unlock();
   store_cv_.notify_one();
 }

@@ -1,5 +1,7 @@
 #include "cache/file_reader.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -110,7 +112,10 @@ struct FileReader::Impl {
     for (unsigned i = 0; i < count; ++i)
       workers.push_back(std::make_unique<Worker>());
     for (auto& w : workers)
-      w->thread = std::thread([this, worker = w.get()] { run_worker(*worker); });
+      w->thread = std::thread([this, worker = w.get()] {
+        pthread_setname_np(pthread_self(), "ftpfs-readahead");
+        run_worker(*worker);
+      });
   }
 
   void cancel_locked() {

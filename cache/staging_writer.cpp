@@ -1,5 +1,7 @@
 #include "cache/staging_writer.h"
 
+#include <pthread.h>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -70,7 +72,10 @@ void StagingWriter::write(std::shared_ptr<StagedWrites> writes, int fd, int fall
   queued_bytes_ += length;
   jobs_.push_back({std::move(writes), fd, fallback_fd, offset, std::move(data), length});
   if (!thread_.joinable())
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "ftpfs-staging");
+      run();
+    });
   lock.unlock();
   work_.notify_one();
 }

@@ -1,8 +1,14 @@
 #include "fs/background_queue.h"
 
+#include <pthread.h>
+
 namespace fs {
 
-BackgroundQueue::BackgroundQueue() : thread_([this] { run(); }) {}
+BackgroundQueue::BackgroundQueue()
+    : thread_([this] {
+        pthread_setname_np(pthread_self(), "ftpfs-bg");
+        run();
+      }) {}
 
 BackgroundQueue::~BackgroundQueue() {
   {

@@ -35,7 +35,10 @@ SignalReporter::SignalReporter(std::function<std::string()> summary, std::shared
     log_->warn("SIGUSR1 statistics are not available: cannot create a signalfd");
     return;
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ftpfs-signals");
+    run();
+  });
 }
 
 SignalReporter::~SignalReporter() {

@@ -1,5 +1,7 @@
 #include "ftp/io_thread.h"
 
+#include <pthread.h>
+
 namespace ftp {
 
 IoThread::IoThread() = default;
@@ -13,7 +15,10 @@ void IoThread::start() {
     return;
   io_.restart();
   guard_.emplace(io_.get_executor());
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ftpfs-io");  // for top -H and perf
+    io_.run();
+  });
 }
 
 void IoThread::stop() {
