@@ -530,6 +530,12 @@ std::error_code WriteStage::flush() {
       dirty_ = false;
       remote_base_ = size_;
       drop_pending_locked();
+      // An empty file just uploaded is where a new truncated one starts, so what is written next may
+      // stream again. dd and shell redirections open the file, dup the descriptor and close the
+      // first one, which flushes the empty file before any write: without this, all they wrote
+      // went up only at the last close, after the writing had finished.
+      if (size_ == 0)
+        streaming_possible_ = config_.stream_sequential;
       return {};
     }
   }

@@ -204,6 +204,22 @@ TEST_P(WriteStageTest, SequentialWritesReachServerBeforeFlush) {
   EXPECT_EQ(original_.calls, 0);
 }
 
+// dd and shell redirections open the file, dup the descriptor and close the first one: the empty
+// file is flushed before any write. What they write next must still stream, not wait for close.
+TEST_P(WriteStageTest, WritesAfterAFlushOfTheEmptyFileStillStream) {
+  auto stage = open_truncated("/f");
+  ASSERT_FALSE(stage->flush());
+  EXPECT_EQ(target_.files["/f"], "");  // the empty file is on the server
+  const std::string a = pattern(70000, 3), b = pattern(5000, 4);
+  ASSERT_FALSE(stage->write(0, a));
+  ASSERT_FALSE(stage->write(a.size(), b));
+  EXPECT_EQ(target_.files["/f"], a + b) << "streamed while written";
+  ASSERT_FALSE(stage->flush());
+  EXPECT_EQ(target_.files["/f"], a + b);
+  EXPECT_EQ(target_.opens, 2);  // the empty upload, then the stream
+  EXPECT_FALSE(stage->dirty());
+}
+
 TEST_P(WriteStageTest, NoStreamingWhenDisabled) {
   config_.stream_sequential = false;
   auto stage = open_truncated("/f");

@@ -510,6 +510,31 @@ TEST_F(MountWriteTest, IdleWriterLeavesTheOnlySessionToOthers) {
   EXPECT_TRUE(read_text_file(srv() / "A") == first + second) << "A on the server\n" << diagnostics();
 }
 
+// dd and shell redirections (`cmd > file`) open the file, dup the descriptor and close the first
+// one, which flushes the empty file before any write. What they write afterwards must still go out
+// while it is written, not all at the last close.
+TEST_F(MountWriteTest, WritesAfterDupAndCloseReachServerBeforeTheLastClose) {
+  const std::string content = random_bytes(16 * 1024 * 1024 + 3, 105);
+  ASSERT_NO_FATAL_FAILURE(mount());
+  const int first = ::open((mnt() / "dd.bin").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_GE(first, 0) << std::strerror(errno);
+  const int fd = ::dup(first);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ASSERT_EQ(::close(first), 0) << std::strerror(errno);
+  ASSERT_EQ(write_all(fd, content, 1024 * 1024), 0);
+  std::error_code ec;
+  std::uintmax_t on_server = 0;
+  for (auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until;) {
+    on_server = stdfs::file_size(srv() / "dd.bin", ec);
+    if (!ec && on_server > 0)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_GT(on_server, 0u) << "nothing reached the server while the file was open\n" << diagnostics();
+  ASSERT_EQ(::close(fd), 0) << std::strerror(errno);
+  EXPECT_TRUE(read_text_file(srv() / "dd.bin") == content) << "dd.bin on the server\n" << diagnostics();
+}
+
 // cp within the mount alternates reading the source and writing the destination; with one
 // connection the destination's upload must not keep it while cp waits for the next source chunk.
 TEST_F(MountWriteTest, CpWithinTheMountWithOneConnection) {
