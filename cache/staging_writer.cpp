@@ -64,11 +64,12 @@ StagingWriter::~StagingWriter() {
     thread_.join();
 }
 
-void StagingWriter::write(std::shared_ptr<StagedWrites> writes, int fd, int fallback_fd, std::uint64_t offset,
+bool StagingWriter::write(std::shared_ptr<StagedWrites> writes, int fd, int fallback_fd, std::uint64_t offset,
                           std::shared_ptr<const BlockBytes> data, std::size_t length) {
-  writes->begin();
   std::unique_lock lock(mutex_);
-  room_.wait(lock, [&] { return queued_bytes_ == 0 || queued_bytes_ + length <= max_queued_bytes_; });
+  if (queued_bytes_ != 0 && queued_bytes_ + length > max_queued_bytes_)
+    return false;
+  writes->begin();
   queued_bytes_ += length;
   jobs_.push_back({std::move(writes), fd, fallback_fd, offset, std::move(data), length});
   if (!thread_.joinable())
@@ -78,6 +79,7 @@ void StagingWriter::write(std::shared_ptr<StagedWrites> writes, int fd, int fall
     });
   lock.unlock();
   work_.notify_one();
+  return true;
 }
 
 void StagingWriter::run() {
@@ -92,10 +94,11 @@ void StagingWriter::run() {
     std::error_code ec = pwrite_all(job.fd, job.data->data(), job.length, job.offset);
     if (ec == std::errc::invalid_argument && job.fallback_fd >= 0)
       ec = pwrite_all(job.fallback_fd, job.data->data(), job.length, job.offset);
+    lock.lock();
+    queued_bytes_ -= job.length;  // before end(): whoever waited for this write finds the room
+    lock.unlock();
     job.writes->end(ec);
     lock.lock();
-    queued_bytes_ -= job.length;
-    room_.notify_all();
   }
 }
 

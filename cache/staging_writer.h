@@ -4,6 +4,11 @@
 // write() it took half the time of copying a file into the mount. Here the writer goes on while the
 // disk works; the stage waits for its writes only before it reads its file back, changes it other
 // than by appending, or is destroyed.
+//
+// The queue is bounded. When it is full the disk is slower than the upload, and a writer that waited
+// for it would upload at the disk's speed although the staging copy is only needed if the upload
+// fails. The stage then writes through the page cache itself (one copy more, no wait for the disk);
+// a staging file removed after a good upload never reaches the disk at all.
 
 #include <condition_variable>
 #include <cstddef>
@@ -37,7 +42,7 @@ class StagedWrites {
 
 class StagingWriter {
  public:
-  // Queued bytes are bounded: past max_queued_bytes, write() waits for the disk.
+  // Queued bytes are bounded by max_queued_bytes (one write of any size is always taken).
   explicit StagingWriter(std::size_t max_queued_bytes);
   ~StagingWriter();  // finishes what is queued
   StagingWriter(const StagingWriter&) = delete;
@@ -45,9 +50,10 @@ class StagingWriter {
 
   // Writes the first `length` bytes of data at offset of fd (which must stay open until `writes`
   // says they are done). An O_DIRECT descriptor that refuses a write (EINVAL) is written through
-  // `fallback_fd`, the same file without O_DIRECT.
-  void write(std::shared_ptr<StagedWrites> writes, int fd, int fallback_fd, std::uint64_t offset,
-             std::shared_ptr<const BlockBytes> data, std::size_t length);
+  // `fallback_fd`, the same file without O_DIRECT. Returns false, taking nothing, when the queue is
+  // full: the caller writes the bytes itself.
+  [[nodiscard]] bool write(std::shared_ptr<StagedWrites> writes, int fd, int fallback_fd,
+                           std::uint64_t offset, std::shared_ptr<const BlockBytes> data, std::size_t length);
 
  private:
   struct Job {
@@ -63,7 +69,6 @@ class StagingWriter {
   const std::size_t max_queued_bytes_;
   std::mutex mutex_;
   std::condition_variable work_;
-  std::condition_variable room_;
   std::deque<Job> jobs_;
   std::size_t queued_bytes_ = 0;
   bool stopping_ = false;

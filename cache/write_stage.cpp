@@ -373,7 +373,8 @@ std::error_code WriteStage::stage_locked(std::uint64_t offset, std::span<const c
   if (chunk && direct_fd_ >= 0 && offset % BlockBytes::kAlignment == 0)
     direct = bytes.size() / BlockBytes::kAlignment * BlockBytes::kAlignment;
   if (direct > 0 && config_.writer) {
-    config_.writer->write(staged_writes_, direct_fd_, fd_, offset, chunk, direct);
+    if (!config_.writer->write(staged_writes_, direct_fd_, fd_, offset, chunk, direct))
+      direct = 0;  // the disk lags behind: through the page cache, here and now
   } else if (direct > 0) {
     const std::error_code ec = pwrite_all(direct_fd_, offset, bytes.first(direct));
     if (ec == std::errc::invalid_argument) {

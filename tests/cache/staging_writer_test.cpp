@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,25 +30,49 @@ TEST(StagingWriterTest, WritesLandWhereAskedOnceWaitReturns) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT, 0600);
   ASSERT_GE(fd, 0);
   {
-    StagingWriter writer(2 * BlockBytes::kAlignment);  // small: the third write waits for room
+    StagingWriter writer(2 * BlockBytes::kAlignment);  // small: some writes find the queue full
     auto writes = std::make_shared<StagedWrites>();
-    for (int i = 0; i < 8; ++i)
-      writer.write(writes, fd, -1, i * BlockBytes::kAlignment, page_of(static_cast<char>('a' + i)),
-                   BlockBytes::kAlignment);
+    for (int i = 0; i < 64; ++i) {
+      auto page = page_of(static_cast<char>('a' + i % 26));
+      const auto offset = static_cast<off_t>(i * BlockBytes::kAlignment);
+      if (!writer.write(writes, fd, -1, offset, page,
+                        BlockBytes::kAlignment)) {  // refused: the caller writes
+        ASSERT_EQ(::pwrite(fd, page->data(), page->size(), offset), static_cast<ssize_t>(page->size()));
+      }
+    }
     EXPECT_FALSE(writes->wait());
   }
   ::close(fd);
   std::ifstream in(path, std::ios::binary);
   const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ASSERT_EQ(got.size(), 8 * BlockBytes::kAlignment);
-  for (int i = 0; i < 8; ++i)
-    EXPECT_EQ(got[i * BlockBytes::kAlignment + 17], 'a' + i) << i;
+  ASSERT_EQ(got.size(), 64 * BlockBytes::kAlignment);
+  for (int i = 0; i < 64; ++i)
+    EXPECT_EQ(got[i * BlockBytes::kAlignment + 17], 'a' + i % 26) << i;
+}
+
+TEST(StagingWriterTest, AWriteLargerThanTheBoundIsTakenWhenNothingIsQueued) {
+  testsupport::TempDir dir("ftpfs-staging");
+  const int fd = ::open((dir.path() / "f").c_str(), O_RDWR | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  {
+    StagingWriter writer(BlockBytes::kAlignment / 2);
+    auto writes = std::make_shared<StagedWrites>();
+    EXPECT_TRUE(writer.write(writes, fd, -1, 0, page_of('q'), BlockBytes::kAlignment));
+    EXPECT_FALSE(writes->wait());
+    EXPECT_TRUE(writer.write(writes, fd, -1, BlockBytes::kAlignment, page_of('r'), BlockBytes::kAlignment))
+        << "the queue is empty again";
+    EXPECT_FALSE(writes->wait());
+  }
+  struct stat st {};
+  ASSERT_EQ(::fstat(fd, &st), 0);
+  EXPECT_EQ(st.st_size, static_cast<off_t>(2 * BlockBytes::kAlignment));
+  ::close(fd);
 }
 
 TEST(StagingWriterTest, AFailedWriteIsReportedAndStays) {
   StagingWriter writer(1 << 20);
   auto writes = std::make_shared<StagedWrites>();
-  writer.write(writes, -1, -1, 0, page_of('x'), BlockBytes::kAlignment);  // EBADF
+  ASSERT_TRUE(writer.write(writes, -1, -1, 0, page_of('x'), BlockBytes::kAlignment));  // EBADF
   EXPECT_EQ(writes->wait(), std::errc::bad_file_descriptor);
   EXPECT_EQ(writes->failed(), std::errc::bad_file_descriptor);
 }
