@@ -81,8 +81,9 @@ TEST_F(FileReaderTest, SequentialReadIsByteExactWithOneStream) {
 
 TEST_F(FileReaderTest, ReadaheadGrowsWhileReadsWaitForTheStream) {
   add_file(64 * kBlock);
-  // A slow source: every read waits for its blocks, so the window keeps growing.
-  source_.set_options({.delay = std::chrono::microseconds(500), .max_chunk = kBlock});
+  // A slow source: every read waits for its blocks, so the window keeps growing. (At 0.5 ms per
+  // block a reader starved of CPU on a loaded machine sometimes found its blocks already there.)
+  source_.set_options({.delay = std::chrono::milliseconds(3), .max_chunk = kBlock});
   auto r = reader(readahead(16 * kBlock));
   for (std::uint64_t off = 0; off < 8 * kBlock; off += kBlock)
     expect_read(*r, off, kBlock);
@@ -213,6 +214,9 @@ TEST_F(FileReaderTest, ThousandRandomPreadsAreByteExact) {
 
 TEST_F(FileReaderTest, ParallelStreamsReadFarAheadRangesByteExact) {
   add_file(400 * kBlock + 5);
+  // Slow enough that reads wait for their blocks, so the window grows and is split among streams
+  // even when a loaded machine starves the reader.
+  source_.set_options({.delay = std::chrono::milliseconds(1), .max_chunk = kBlock});
   auto r = reader(readahead(128 * kBlock, 3));
   for (std::uint64_t off = 0; off < content_.size(); off += 8192)
     expect_read(*r, off, 8192);
