@@ -67,7 +67,7 @@ StagingWriter::~StagingWriter() {
 bool StagingWriter::write(std::shared_ptr<StagedWrites> writes, int fd, int fallback_fd, std::uint64_t offset,
                           std::shared_ptr<const BlockBytes> data, std::size_t length) {
   std::unique_lock lock(mutex_);
-  if (queued_bytes_ != 0 && queued_bytes_ + length > max_queued_bytes_)
+  if (max_queued_bytes_ == 0 || (queued_bytes_ != 0 && queued_bytes_ + length > max_queued_bytes_))
     return false;
   writes->begin();
   queued_bytes_ += length;

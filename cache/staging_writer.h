@@ -42,7 +42,9 @@ class StagedWrites {
 
 class StagingWriter {
  public:
-  // Queued bytes are bounded by max_queued_bytes (one write of any size is always taken).
+  // Queued bytes are bounded by max_queued_bytes: past it, write() refuses. With nothing queued one
+  // write of any size is taken, unless max_queued_bytes is 0 (every write refused, as by a disk that
+  // never keeps up).
   explicit StagingWriter(std::size_t max_queued_bytes);
   ~StagingWriter();  // finishes what is queued
   StagingWriter(const StagingWriter&) = delete;

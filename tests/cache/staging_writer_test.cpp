@@ -69,6 +69,13 @@ TEST(StagingWriterTest, AWriteLargerThanTheBoundIsTakenWhenNothingIsQueued) {
   ::close(fd);
 }
 
+TEST(StagingWriterTest, AWriterWithoutRoomRefusesEveryWrite) {
+  StagingWriter writer(0);
+  auto writes = std::make_shared<StagedWrites>();
+  EXPECT_FALSE(writer.write(writes, -1, -1, 0, page_of('z'), BlockBytes::kAlignment));
+  EXPECT_FALSE(writes->wait()) << "a refused write is not outstanding";
+}
+
 TEST(StagingWriterTest, AFailedWriteIsReportedAndStays) {
   StagingWriter writer(1 << 20);
   auto writes = std::make_shared<StagedWrites>();

@@ -220,6 +220,26 @@ TEST_P(WriteStageTest, WritesAfterAFlushOfTheEmptyFileStillStream) {
   EXPECT_FALSE(stage->dirty());
 }
 
+// A disk that never keeps up: the background writer refuses every streamed chunk, and the stage
+// writes them through the page cache itself. When the stream then fails at its end, the staging
+// copy is uploaded whole and must be exact.
+TEST_P(WriteStageTest, ChunksRefusedByAFullStagingQueueAreStagedAnyway) {
+  if (GetParam())
+    config_.writer = std::make_shared<cache::StagingWriter>(0);
+  target_.finish_failures.push_back(err(std::errc::connection_reset));
+  auto stage = open_truncated("/f");
+  std::string ref;
+  for (unsigned i = 0; i < 40; ++i) {
+    const std::string chunk = pattern(64 * 1024, 40 + i);
+    ASSERT_FALSE(stage->write(ref.size(), chunk));
+    ref += chunk;
+  }
+  EXPECT_TRUE(read_all(*stage) == ref);
+  ASSERT_FALSE(stage->flush());
+  EXPECT_TRUE(target_.files["/f"] == ref);
+  EXPECT_EQ(target_.opens, 2);  // the stream, then the whole staging copy
+}
+
 TEST_P(WriteStageTest, NoStreamingWhenDisabled) {
   config_.stream_sequential = false;
   auto stage = open_truncated("/f");
