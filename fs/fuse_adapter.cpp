@@ -8,11 +8,14 @@
 #include <fuse.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -144,16 +147,48 @@ int op_getattr(const char* path, struct stat* st, fuse_file_info*) {
   });
 }
 
-int op_readdir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_info*,
+// An open directory: the listing read by its first readdir, so that the offsets handed to the kernel
+// keep naming the same entries however many readdir calls it takes to pass them all on.
+struct OpenDirectory {
+  std::optional<Operations::DirListing> listing;
+};
+
+int op_opendir(const char* path, fuse_file_info* fi) {
+  return guarded("opendir", path, [&](Operations&) {
+    fi->fh = reinterpret_cast<std::uint64_t>(new OpenDirectory);
+    return 0;
+  });
+}
+
+int op_releasedir(const char*, fuse_file_info* fi) {
+  delete reinterpret_cast<OpenDirectory*>(fi->fh);
+  return 0;
+}
+
+// Entries go to the kernel with their attributes (readdirplus) and with offsets: libfuse 3.14 hands
+// the attributes on only to a filler given offsets, and without them the kernel sent a LOOKUP for
+// every entry of a listed directory (10,000 of them for `ls -l` of 10,000 files). "." is followed by
+// offset 1, ".." by 2, listing entry i by i + 3.
+int op_readdir(const char* path, void* buf, fuse_fill_dir_t filler, off_t offset, fuse_file_info* fi,
                fuse_readdir_flags) {
   return guarded("readdir", path, [&](Operations& ops) {
-    auto r = ops.readdir(path);
-    if (!r)
-      return fail("readdir", path, r.error());
-    filler(buf, ".", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
-    filler(buf, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
-    for (const auto& [name, st] : *r) {
-      if (filler(buf, name.c_str(), &st, 0, FUSE_FILL_DIR_PLUS) != 0)
+    auto* dir = fi ? reinterpret_cast<OpenDirectory*>(fi->fh) : nullptr;
+    std::optional<Operations::DirListing> unowned;
+    auto& listing = dir ? dir->listing : unowned;
+    if (offset == 0 || !listing) {  // offset 0: a new pass (rewinddir) reads the directory again
+      auto r = ops.readdir(path);
+      if (!r)
+        return fail("readdir", path, r.error());
+      listing = std::move(*r);
+    }
+    constexpr auto kNameOnly = static_cast<fuse_fill_dir_flags>(0);
+    if (offset < 1 && filler(buf, ".", nullptr, 1, kNameOnly) != 0)
+      return 0;
+    if (offset < 2 && filler(buf, "..", nullptr, 2, kNameOnly) != 0)
+      return 0;
+    for (auto i = static_cast<std::size_t>(std::max<off_t>(offset, 2) - 2); i < listing->size(); ++i) {
+      const auto& [name, st] = (*listing)[i];
+      if (filler(buf, name.c_str(), &st, static_cast<off_t>(i + 3), FUSE_FILL_DIR_PLUS) != 0)
         break;
     }
     return 0;
@@ -355,7 +390,9 @@ fuse_operations make_operations() {
   ops.init = op_init;
   ops.destroy = op_destroy;
   ops.getattr = op_getattr;
+  ops.opendir = op_opendir;
   ops.readdir = op_readdir;
+  ops.releasedir = op_releasedir;
   ops.readlink = op_readlink;
   ops.access = op_access;
   ops.statfs = op_statfs;

@@ -1,5 +1,6 @@
 // Mount tests for reading: a real vsftpd, a real FUSE mount, ordinary tools and syscalls.
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "tests/support/file_data.h"
 #include "tests/support/ftpfs_mount.h"
@@ -254,6 +256,59 @@ TEST_F(MountReadTest, FindOverTreeAndLargeDirectoryListCompletely) {
   auto find = testsupport::run_command({"find", (mnt() / "t").string(), "-type", "f"}, 60s);
   ASSERT_EQ(find.exit_code, 0) << find.err;
   EXPECT_EQ(std::count(find.out.begin(), find.out.end(), '\n'), 100);
+}
+
+// `ls -l` of a directory costs one listing, and the entries reach the kernel with their attributes
+// (readdirplus): no request per entry. Counted in libfuse's -d trace of the kernel's requests.
+TEST_F(MountReadTest, LsLongOfALargeDirectorySendsNoRequestPerEntry) {
+  server_->make_dir("wide");
+  for (int i = 0; i < 2000; ++i)
+    std::ofstream(server_->root() / "wide" / ("f" + std::to_string(i))) << std::string(i % 7, 'x');
+  mount_ = std::make_unique<testsupport::FtpfsMount>(server_->url(),
+                                                     testsupport::MountOptions{.extra_args = {"-d"}});
+  ASSERT_TRUE(mount_->mounted()) << mount_->error();
+  auto ls = testsupport::run_command({"ls", "-ln", (mnt() / "wide").string()}, 60s);
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  std::istringstream lines(ls.out);
+  std::string line;
+  std::size_t entries = 0, sized_right = 0;
+  std::set<std::string> names;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string mode, links, uid, gid, size, month, day, time, name;
+    if (!(fields >> mode >> links >> uid >> gid >> size >> month >> day >> time >> name))
+      continue;  // "total ..."
+    ++entries;
+    names.insert(name);
+    if (name.size() > 1 && std::to_string(std::stoi(name.substr(1)) % 7) == size)
+      ++sized_right;
+  }
+  EXPECT_EQ(entries, 2000u);
+  EXPECT_EQ(names.size(), 2000u) << "an entry is listed twice";
+  EXPECT_EQ(sized_right, 2000u) << "sizes in ls -l differ from the server's";
+  // Offsets stay valid across readdir calls: seekdir back to a telldir position reads the same rest.
+  DIR* dir = ::opendir((mnt() / "wide").c_str());
+  ASSERT_NE(dir, nullptr) << std::strerror(errno);
+  for (int i = 0; i < 700 && ::readdir(dir) != nullptr; ++i) {
+  }
+  const long mark = ::telldir(dir);
+  std::vector<std::string> rest, again;
+  while (const dirent* e = ::readdir(dir))
+    rest.emplace_back(e->d_name);
+  ::seekdir(dir, mark);
+  while (const dirent* e = ::readdir(dir))
+    again.emplace_back(e->d_name);
+  ::closedir(dir);
+  EXPECT_EQ(rest.size(), 2002u - 700u);  // with "." and ".."
+  EXPECT_TRUE(rest == again) << "seekdir to a telldir position read a different rest";
+
+  const std::string trace = mount_->output();
+  std::size_t lookups = 0;
+  for (auto at = trace.find("opcode: LOOKUP"); at != std::string::npos;
+       at = trace.find("opcode: LOOKUP", at + 1))
+    ++lookups;
+  EXPECT_NE(trace.find("opcode: READDIRPLUS"), std::string::npos) << "no readdirplus in the trace";
+  EXPECT_LT(lookups, 10u) << "the kernel looked entries up one by one";
 }
 
 TEST_F(MountReadTest, AwkwardNamesRoundTrip) {
