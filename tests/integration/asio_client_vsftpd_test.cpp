@@ -314,6 +314,11 @@ TEST_F(AsioClientVsftpdTest, SpareOnlyUploadNeverTakesTheLastSession) {
   ASSERT_TRUE(client) << client.error().message();
   auto first = (*client)->upload_if_spare(remote("a.bin"), ftp::UploadMode::replace);
   ASSERT_TRUE(first) << first.error().message();
+  // The upload starts in the background; until its STOR reached the server a second request could
+  // win the spare session instead (a race of the test, not a fault: the first would be refused).
+  for (int i = 0; i < 500 && !std::filesystem::exists(server_->root() / "a.bin"); ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(std::filesystem::exists(server_->root() / "a.bin")) << "the first upload never started";
 
   auto pending = std::async(std::launch::async, [&] {
     auto second = (*client)->upload_if_spare(remote("b.bin"), ftp::UploadMode::replace);
