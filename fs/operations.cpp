@@ -136,6 +136,16 @@ ftp::Result<cache::FileAttributes> Operations::attributes(std::string_view path)
 ftp::Result<cache::FileAttributes> Operations::fresh_attributes(std::string_view path) {
   const std::string key = remote(path);
   const auto token = metadata_.fetch_token();
+  const bool root = path == "/" || path.empty();
+  if (root && !client_.features().mlst) {
+    // Without MLST a server tells no more about the mount's root than that it is a directory, which
+    // the mount checked: SIZE, CWD and CWD back cost three round trips for nothing new.
+    ftp::DirEntry dir;
+    dir.type = ftp::FileType::directory;
+    auto attrs = to_attributes(dir);
+    metadata_.store_attributes(key, attrs, token);
+    return attrs;
+  }
   auto entry = client_.stat(key);
   if (!entry) {
     if (entry.code() == ftp::Errc::not_found)
@@ -143,7 +153,6 @@ ftp::Result<cache::FileAttributes> Operations::fresh_attributes(std::string_view
     return entry.error();
   }
   auto attrs = to_attributes(*entry);
-  const bool root = path == "/" || path.empty();
   // The mount's root is a directory even when the server's answer for it is odd.
   if (root)
     attrs.kind = cache::FileKind::directory;

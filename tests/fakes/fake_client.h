@@ -63,6 +63,7 @@ class FakeClient final : public ftp::Client {
   ftp::Status set_mode(std::string_view path, std::uint32_t mode) override;
   ftp::Status set_mtime(std::string_view path, std::chrono::system_clock::time_point mtime) override;
   ftp::Features features() const override { return features_; }
+  void set_features(const ftp::Features& f) { features_ = f; }  // before use only: not synchronised
   bool sessions_wanted() const override { return sessions_wanted_.load(); }
 
   // Called by the fake's downloads and uploads.

@@ -77,6 +77,27 @@ TEST_F(OperationsTest, GetattrReportsTypeSizeModeAndOwner) {
   EXPECT_EQ(st->st_mtim.tv_sec, 1700000000);
 }
 
+// Without MLST nothing but "a directory" can be learnt about the root, so it costs no command.
+TEST_F(OperationsTest, RootAttributesCostNoCommandOnAServerWithoutMlst) {
+  ftp::Features plain;
+  plain.size = plain.mdtm = true;
+  client_.set_features(plain);
+  auto st = ops_.getattr("/");
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_TRUE(S_ISDIR(st->st_mode));
+  EXPECT_EQ(st->st_uid, 1234u);
+  EXPECT_EQ(client_.calls("stat"), 0);
+  EXPECT_EQ(client_.calls("list"), 0);
+}
+
+TEST_F(OperationsTest, RootAttributesComeFromMlstWhereTheServerHasIt) {
+  client_.add_directory("/srv/sub");
+  auto st = ops_.getattr("/");
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_TRUE(S_ISDIR(st->st_mode));
+  EXPECT_EQ(client_.calls("stat"), 1);
+}
+
 TEST_F(OperationsTest, GetattrOfMissingPathIsEnoentAndCachedNegatively) {
   client_.add_directory("/srv");
   auto st = ops_.getattr("/missing");
