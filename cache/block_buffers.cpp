@@ -2,7 +2,8 @@
 
 namespace cache {
 
-BlockBuffers::BlockBuffers(std::size_t max_free_bytes) : free_(std::make_shared<FreeList>()) {
+BlockBuffers::BlockBuffers(std::size_t max_free_bytes, std::size_t headroom)
+    : headroom_(headroom), free_(std::make_shared<FreeList>()) {
   free_->max_bytes = max_free_bytes;
 }
 
@@ -22,7 +23,7 @@ std::shared_ptr<BlockBytes> BlockBuffers::make(std::size_t length) {
   if (buffer)
     buffer->resize(length);
   else
-    buffer = std::make_unique<BlockBytes>(length);
+    buffer = std::make_unique<BlockBytes>(length, headroom_);
   return std::shared_ptr<BlockBytes>(buffer.release(), [free = free_](BlockBytes* released) {
     std::unique_ptr<BlockBytes> owned(released);
     std::lock_guard lock(free->mutex);

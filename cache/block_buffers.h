@@ -15,8 +15,9 @@ namespace cache {
 
 class BlockBuffers {
  public:
-  // Keeps at most max_free_bytes of unused buffers.
-  explicit BlockBuffers(std::size_t max_free_bytes);
+  // Keeps at most max_free_bytes of unused buffers. Every buffer has `headroom` bytes before its
+  // data (BlockBytes).
+  explicit BlockBuffers(std::size_t max_free_bytes, std::size_t headroom = 0);
 
   // A buffer of `length` bytes. Its content is unspecified (a recycled buffer keeps old bytes):
   // callers overwrite it. When the last reference goes, the buffer returns to the free list.
@@ -32,6 +33,7 @@ class BlockBuffers {
     std::size_t bytes = 0;
     std::size_t max_bytes = 0;
   };
+  std::size_t headroom_ = 0;
   // Shared with every buffer's deleter, so buffers may outlive this object.
   std::shared_ptr<FreeList> free_;
 };

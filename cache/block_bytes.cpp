@@ -8,13 +8,16 @@
 
 namespace cache {
 
-BlockBytes::BlockBytes(std::size_t capacity)
-    : size_(capacity), capacity_((capacity + kAlignment - 1) / kAlignment * kAlignment) {
+BlockBytes::BlockBytes(std::size_t capacity, std::size_t headroom)
+    : size_(capacity),
+      capacity_((capacity + kAlignment - 1) / kAlignment * kAlignment),
+      headroom_((headroom + kAlignment - 1) / kAlignment * kAlignment) {
   if (capacity_ == 0)
     capacity_ = kAlignment;
-  data_ = static_cast<char*>(std::aligned_alloc(kAlignment, capacity_));
-  if (data_ == nullptr)
+  allocation_ = static_cast<char*>(std::aligned_alloc(kAlignment, headroom_ + capacity_));
+  if (allocation_ == nullptr)
     throw std::bad_alloc();
+  data_ = allocation_ + headroom_;
   zero_padding();
 }
 
@@ -25,7 +28,7 @@ void BlockBytes::zero_padding() noexcept {
 }
 
 BlockBytes::~BlockBytes() {
-  std::free(data_);
+  std::free(allocation_);
 }
 
 void BlockBytes::resize(std::size_t size) {

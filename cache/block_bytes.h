@@ -14,8 +14,10 @@ class BlockBytes {
   static constexpr std::size_t kAlignment = 4096;
 
   // Room for `capacity` bytes (rounded up to kAlignment); size() starts at `capacity`, with
-  // unspecified content. Throws std::bad_alloc.
-  explicit BlockBytes(std::size_t capacity);
+  // unspecified content. `headroom` more bytes (rounded up to kAlignment) come right before data():
+  // they are not part of the block, but a writer may put a header there that must precede the bytes
+  // (the FUSE request headers in front of a write's data, fs/session_loop.h). Throws std::bad_alloc.
+  explicit BlockBytes(std::size_t capacity, std::size_t headroom = 0);
   ~BlockBytes();
   BlockBytes(const BlockBytes&) = delete;
   BlockBytes& operator=(const BlockBytes&) = delete;
@@ -24,6 +26,7 @@ class BlockBytes {
   const char* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
   std::size_t capacity() const noexcept { return capacity_; }
+  std::size_t headroom() const noexcept { return headroom_; }
   // Up to capacity(); bytes that become part of the block are unspecified until written. The rest
   // of the page after the last byte reads as zeros (the disk tier writes whole pages).
   void resize(std::size_t size);
@@ -37,9 +40,11 @@ class BlockBytes {
  private:
   void zero_padding() noexcept;
 
-  char* data_ = nullptr;
+  char* allocation_ = nullptr;
+  char* data_ = nullptr;  // allocation_ + headroom_
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;
+  std::size_t headroom_ = 0;
 };
 
 }  // namespace cache

@@ -316,7 +316,8 @@ void WriteStage::break_stream_locked() {
   streaming_possible_ = false;
 }
 
-std::error_code WriteStage::write(std::uint64_t offset, std::span<const char> data) {
+std::error_code WriteStage::write(std::uint64_t offset, std::span<const char> data,
+                                  std::shared_ptr<BlockBytes> received) {
   std::lock_guard lock(mutex_);
   if (data.empty())
     return {};
@@ -341,8 +342,14 @@ std::error_code WriteStage::write(std::uint64_t offset, std::span<const char> da
   // stage and the upload both take them from.
   std::shared_ptr<BlockBytes> chunk;
   if ((streaming_possible_ || in_memory()) && config_.buffers) {
-    chunk = config_.buffers->make(data.size());
-    std::memcpy(chunk->data(), data.data(), data.size());
+    // (Not a block mostly empty: a small file staged in memory would hold far more than its size.)
+    if (received && received->data() == data.data() && received->size() == data.size() &&
+        received->capacity() <= 2 * data.size()) {
+      chunk = std::move(received);
+    } else {
+      chunk = config_.buffers->make(data.size());
+      std::memcpy(chunk->data(), data.data(), data.size());
+    }
   }
   if (in_memory()) {
     memory_.push_back(chunk);

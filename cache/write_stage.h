@@ -80,7 +80,11 @@ class WriteStage {
   WriteStage(const WriteStage&) = delete;
   WriteStage& operator=(const WriteStage&) = delete;
 
-  std::error_code write(std::uint64_t offset, std::span<const char> data);
+  // `received`, when given, holds exactly the bytes of `data` (data.data() == received->data()): a
+  // stage that would copy them into a buffer of its own keeps that block instead, unless the block
+  // is more than twice their size.
+  std::error_code write(std::uint64_t offset, std::span<const char> data,
+                        std::shared_ptr<BlockBytes> received = nullptr);
   // Read-your-writes; n < buf.size() only at the end of the staged file.
   std::error_code read(std::uint64_t offset, std::span<char> buf, std::size_t& n);
   std::error_code truncate(std::uint64_t size);

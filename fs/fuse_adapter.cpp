@@ -25,6 +25,7 @@
 #include "fs/logging.h"
 #include "fs/mounted_filesystem.h"
 #include "fs/reply_pipe.h"
+#include "fs/session_loop.h"
 #include "fs/signal_reporter.h"
 
 namespace fs {
@@ -98,6 +99,8 @@ void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
   conn->max_readahead = kMaxReadahead;
   conn->max_read = 512u << 10;  // must match -o max_read (run_fuse)
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // Requests are read into our blocks (fs/session_loop.h), not spliced into libfuse's pipes.
+  conn->want &= ~FUSE_CAP_SPLICE_READ;
   // Read replies come from a pipe (op_read_buf): libfuse may splice them into /dev/fuse, a kernel
   // copy, instead of reading them back into memory first. Pages are copied, never moved.
   if (conn->capable & FUSE_CAP_SPLICE_WRITE)
@@ -293,7 +296,11 @@ int op_create(const char* path, mode_t mode, fuse_file_info* fi) {
 
 int op_write(const char* path, const char* buf, size_t size, off_t offset, fuse_file_info* fi) {
   return guarded("write", path, [&](Operations& ops) {
-    auto r = ops.write(fi->fh, static_cast<std::uint64_t>(offset), {buf, size});
+    // A large write keeps the block it was received into (no copy); a smaller one would hold a whole
+    // 1 MiB receive block for its bytes while the file is open, and is copied.
+    constexpr std::size_t kKeepReceivedFrom = 512u << 10;
+    auto received = size >= kKeepReceivedFrom ? take_received_block(buf, size) : nullptr;
+    auto r = ops.write(fi->fh, static_cast<std::uint64_t>(offset), {buf, size}, std::move(received));
     if (!r)
       return fail("write", path, r.error());
     return static_cast<int>(*r);
@@ -458,11 +465,7 @@ int run_fuse(const Config& config) {
       if (config.single_thread) {
         rc = fuse_loop(f);
       } else {
-        fuse_loop_config* loop = fuse_loop_cfg_create();
-        fuse_loop_cfg_set_max_threads(loop, 2 * config.session.max_sessions + 8);
-        fuse_loop_cfg_set_clone_fd(loop, 0);
-        rc = fuse_loop_mt(f, loop);
-        fuse_loop_cfg_destroy(loop);
+        rc = run_session_loop(se, 2 * config.session.max_sessions + 8);
       }
       // libfuse reports the signal that ended the loop (SIGTERM, SIGINT, SIGHUP): a requested exit.
       const bool clean = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP;

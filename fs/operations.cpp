@@ -428,7 +428,8 @@ std::shared_ptr<cache::FileReader> Operations::current_reader(OpenFile& file) {
 }
 
 ftp::Result<std::size_t> Operations::write(std::uint64_t handle, std::uint64_t offset,
-                                           std::span<const char> data) {
+                                           std::span<const char> data,
+                                           std::shared_ptr<cache::BlockBytes> received) {
   auto file = find(handle);
   if (!file)
     return errno_error(EBADF);
@@ -438,7 +439,7 @@ ftp::Result<std::size_t> Operations::write(std::uint64_t handle, std::uint64_t o
   // O_APPEND writes go to the end as the stage knows it, whatever offset the kernel computed.
   if (file->append)
     offset = stage.size();
-  if (auto ec = stage.write(offset, data))
+  if (auto ec = stage.write(offset, data, std::move(received)))
     return ftp::Error{ec, file->remote_path};
   return data.size();
 }

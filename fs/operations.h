@@ -75,7 +75,10 @@ class Operations {
                                                    std::size_t size);
   // The same bytes copied into buf.
   ftp::Result<std::size_t> read(std::uint64_t handle, std::uint64_t offset, std::span<char> buf);
-  ftp::Result<std::size_t> write(std::uint64_t handle, std::uint64_t offset, std::span<const char> data);
+  // `received`, when given, is a block whose bytes are `data` (the memory the request arrived in):
+  // the stage may keep it instead of copying the bytes.
+  ftp::Result<std::size_t> write(std::uint64_t handle, std::uint64_t offset, std::span<const char> data,
+                                 std::shared_ptr<cache::BlockBytes> received = nullptr);
   // flush (each close) and fsync bring the server up to date and report an upload's failure.
   ftp::Status flush(std::uint64_t handle);
   ftp::Status fsync(std::uint64_t handle);

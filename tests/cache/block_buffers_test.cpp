@@ -35,6 +35,25 @@ TEST(BlockBuffersTest, BuffersArePageAlignedWithZeroedPadding) {
   EXPECT_TRUE(std::all_of(block->data() + 100, block->data() + 4096, [](char c) { return c == 0; }));
 }
 
+// Headroom: bytes in front of data() that a receiver may fill with headers, so that the data
+// itself starts on a page boundary. It survives recycling.
+TEST(BlockBuffersTest, HeadroomPrecedesPageAlignedData) {
+  BlockBuffers buffers(4 << 20, 80);
+  const char* first = nullptr;
+  {
+    auto block = buffers.make(8192);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(block->data()) % BlockBytes::kAlignment, 0u);
+    EXPECT_EQ(block->headroom(), BlockBytes::kAlignment);
+    std::fill(block->data() - 80, block->data(), 'h');  // a header right before the data
+    std::fill(block->begin(), block->end(), 'd');
+    EXPECT_EQ(std::count(block->begin(), block->end(), 'd'), 8192);
+    first = block->data();
+  }
+  auto again = buffers.make(8192);
+  EXPECT_EQ(again->data(), first);
+  EXPECT_EQ(again->headroom(), BlockBytes::kAlignment);
+}
+
 TEST(BlockBuffersTest, SmallBlockGetsABufferOfItsOwnSize) {
   BlockBuffers buffers(4 << 20);
   { auto big = buffers.make(1 << 20); }

@@ -240,6 +240,28 @@ TEST_P(WriteStageTest, ChunksRefusedByAFullStagingQueueAreStagedAnyway) {
   EXPECT_EQ(target_.opens, 2);  // the stream, then the whole staging copy
 }
 
+// A write whose bytes arrive in a block of their own (fs/session_loop.h) is staged and sent from
+// that block, not from a copy.
+TEST_P(WriteStageTest, AReceivedBlockIsKeptInsteadOfCopied) {
+  auto stage = open_truncated("/f");
+  const std::string a = pattern(200000, 50);
+  auto block = std::make_shared<cache::BlockBytes>(a.size());
+  std::copy(a.begin(), a.end(), block->begin());
+  ASSERT_FALSE(stage->write(0, {block->data(), block->size()}, block));
+  EXPECT_TRUE(read_all(*stage) == a);
+  if (GetParam())
+    EXPECT_GT(block.use_count(), 1) << "the stage copied the bytes instead of keeping the block";
+  else
+    EXPECT_EQ(block.use_count(), 1) << "without shared buffers the stage writes its own file";
+  // Bytes that are not the block's own data are copied (the block is ignored).
+  const std::string b = pattern(1000, 51);
+  auto other = std::make_shared<cache::BlockBytes>(b.size());
+  ASSERT_FALSE(stage->write(a.size(), {b.data(), b.size()}, other));
+  EXPECT_EQ(other.use_count(), 1);
+  ASSERT_FALSE(stage->flush());
+  EXPECT_TRUE(target_.files["/f"] == a + b);
+}
+
 TEST_P(WriteStageTest, NoStreamingWhenDisabled) {
   config_.stream_sequential = false;
   auto stage = open_truncated("/f");
