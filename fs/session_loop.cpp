@@ -11,6 +11,7 @@
 #include <ctime>
 #include <list>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "cache/block_buffers.h"
@@ -62,9 +63,14 @@ class SessionLoop {
     sigemptyset(&wake.sa_mask);
     struct sigaction previous {};
     sigaction(kWakeSignal, &wake, &previous);
+    bool started = false;
     {
       std::lock_guard lock(mutex_);
-      start_worker_locked();
+      started = start_worker_locked();
+    }
+    if (!started) {
+      sigaction(kWakeSignal, &previous, nullptr);
+      return -EAGAIN;
     }
     // A signal's handler (fuse_set_signal_handlers) marks the session exited and interrupts the
     // wait; the timeout covers a signal that came just before the wait began.
@@ -80,10 +86,17 @@ class SessionLoop {
   }
 
  private:
-  void start_worker_locked() {
+  // False when no thread could be started (the others go on serving).
+  bool start_worker_locked() {
     auto& w = workers_.emplace_back();
+    try {
+      w.thread = std::thread([this, &w] { work(w); });
+    } catch (const std::system_error&) {
+      workers_.pop_back();
+      return false;
+    }
     ++waiting_;
-    w.thread = std::thread([this, &w] { work(w); });
+    return true;
   }
 
   void work(Worker& w) {
