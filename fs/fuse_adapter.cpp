@@ -467,7 +467,8 @@ int run_fuse(const Config& config) {
       } else {
         rc = run_session_loop(se, 2 * config.session.max_sessions + 8);
       }
-      // libfuse reports the signal that ended the loop (SIGTERM, SIGINT, SIGHUP): a requested exit.
+      // An unmount or a signal (SIGTERM, SIGINT, SIGHUP) is a requested exit: our loop returns 0
+      // then, libfuse's single-threaded one the signal's number.
       const bool clean = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP;
       status = clean && st.started ? 0 : 2;
       fuse_remove_signal_handlers(se);
