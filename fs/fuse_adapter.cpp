@@ -464,8 +464,14 @@ int run_fuse(const Config& config) {
       int rc = 0;
       if (config.single_thread) {
         rc = fuse_loop(f);
-      } else {
+      } else if (session_loop_fits(fuse_version())) {
         rc = run_session_loop(se, 2 * config.session.max_sessions + 8);
+      } else {
+        fuse_loop_config* loop = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_max_threads(loop, 2 * config.session.max_sessions + 8);
+        fuse_loop_cfg_set_clone_fd(loop, 0);
+        rc = fuse_loop_mt(f, loop);
+        fuse_loop_cfg_destroy(loop);
       }
       // An unmount or a signal (SIGTERM, SIGINT, SIGHUP) is a requested exit: our loop returns 0
       // then, libfuse's single-threaded one the signal's number.

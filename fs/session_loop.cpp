@@ -183,6 +183,10 @@ class SessionLoop {
 
 }  // namespace
 
+bool session_loop_fits(int libfuse_version) {
+  return libfuse_version == 314;
+}
+
 int run_session_loop(fuse_session* se, unsigned max_threads) {
   SessionLoop loop(se, max_threads);
   return loop.run();

@@ -20,6 +20,10 @@
 
 namespace fs {
 
+// Whether the loop may run with this libfuse (fuse_version()): it relies on how many bytes libfuse
+// reads into a buffer it is given, checked for 3.14 (Debian 12). Other versions use fuse_loop_mt.
+bool session_loop_fits(int libfuse_version);
+
 // Runs the session until it ends. 0, or the negative errno that ended it.
 int run_session_loop(fuse_session* se, unsigned max_threads);
 

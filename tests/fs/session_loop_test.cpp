@@ -13,4 +13,12 @@ TEST(SessionLoopTest, NoReceivedBlockOutsideTheLoopsWorkers) {
   EXPECT_EQ(fs::take_received_block(bytes.data(), bytes.size()), nullptr);
 }
 
+// The loop depends on libfuse's receive buffer size, known for 3.14 only; this build's libfuse is
+// the one CI runs on, so the mount tests exercise the loop.
+TEST(SessionLoopTest, UsedWithTheLibfuseItWasCheckedFor) {
+  EXPECT_TRUE(fs::session_loop_fits(314));
+  EXPECT_FALSE(fs::session_loop_fits(317));
+  EXPECT_TRUE(fs::session_loop_fits(fuse_version())) << "libfuse " << fuse_version();
+}
+
 }  // namespace
