@@ -244,6 +244,17 @@ Awaitable<Status> Session::confirm_transfer() {
   co_return note(make_error(Errc::protocol_error, "unexpected " + reply->summary() + " (STOR)"));
 }
 
+Awaitable<Status> Session::restart_at(std::uint64_t offset) {
+  if (offset == 0)
+    co_return Status{};
+  auto r = co_await exchange("REST", std::to_string(offset));
+  if (!r)
+    co_return r.error();
+  if (r->code != 350)
+    co_return note(make_error(Errc::protocol_error, "unexpected " + r->summary() + " (REST)"));
+  co_return Status{};
+}
+
 Awaitable<Result<std::unique_ptr<DataConnection>>> Session::start_transfer(std::string_view verb,
                                                                            std::string_view arg,
                                                                            std::uint64_t rest, bool early) {
@@ -271,13 +282,8 @@ Awaitable<Result<std::unique_ptr<DataConnection>>> Session::start_transfer(std::
   }
   if (!data)
     co_return note(data.error());
-  if (rest > 0) {
-    auto r = co_await exchange("REST", std::to_string(rest));
-    if (!r)
-      co_return r.error();
-    if (r->code != 350)
-      co_return note(make_error(Errc::protocol_error, "unexpected " + r->summary() + " (REST)"));
-  }
+  if (auto st = co_await restart_at(rest); !st)
+    co_return st.error();
   auto reply = co_await exchange(verb, arg);
   if (!reply && ahead && !broken_ && reply.code() == make_error_code(Errc::transfer_aborted)) {
     // The server no longer waited on the connection opened ahead: once more with a new one.
@@ -287,13 +293,8 @@ Awaitable<Result<std::unique_ptr<DataConnection>>> Session::start_transfer(std::
     data = co_await open_data();
     if (!data)
       co_return note(data.error());
-    if (rest > 0) {
-      auto r = co_await exchange("REST", std::to_string(rest));
-      if (!r)
-        co_return r.error();
-      if (r->code != 350)
-        co_return note(make_error(Errc::protocol_error, "unexpected " + r->summary() + " (REST)"));
-    }
+    if (auto st = co_await restart_at(rest); !st)
+      co_return st.error();
     reply = co_await exchange(verb, arg);
   }
   if (!reply)

@@ -109,6 +109,8 @@ class Session {
   Awaitable<Status> expect(std::string_view verb, std::string_view arg, int code1, int code2 = -1,
                            int code3 = -1);
   Awaitable<Result<std::unique_ptr<DataConnection>>> open_data();
+  // REST `offset`, expecting 350; nothing to send for offset 0.
+  Awaitable<Status> restart_at(std::uint64_t offset);
   Awaitable<Result<std::unique_ptr<DataConnection>>> start_transfer(std::string_view verb,
                                                                     std::string_view arg, std::uint64_t rest,
                                                                     bool early = false);
