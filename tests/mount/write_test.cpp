@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -625,6 +626,36 @@ TEST_F(MountWriteTest, ReaderOfAPathBeingRewrittenNeverSeesGarbage) {
   EXPECT_EQ(after.size(), new_content.size());
   EXPECT_TRUE(after == new_content) << "first difference at " << first_difference(after, new_content);
   EXPECT_TRUE(read_text_file(srv() / "shared.bin") == new_content);
+}
+
+TEST_F(MountWriteTest, WritesAfterATruncatingOpenBypassThePageCache) {
+  // cp over an existing file: as for a new file, its bytes go to the server without first being
+  // copied into (and filling) the kernel's page cache. A mapping of the file taken before the
+  // truncating open shows which of its pages the cache holds (mincore), without reading any.
+  constexpr std::size_t kSize = 8 << 20;
+  const std::string old_content = random_bytes(kSize, 93);
+  const std::string new_content = random_bytes(kSize, 94);
+  server_->write_file("over.bin", old_content);
+  ASSERT_NO_FATAL_FAILURE(mount());
+  const int rfd = ::open((mnt() / "over.bin").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(rfd, 0) << std::strerror(errno);
+  void* map = ::mmap(nullptr, kSize, PROT_READ, MAP_SHARED, rfd, 0);
+  ASSERT_NE(map, MAP_FAILED) << std::strerror(errno);
+
+  const int wfd = ::open((mnt() / "over.bin").c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  ASSERT_GE(wfd, 0) << std::strerror(errno);
+  constexpr std::size_t kChunk = 1 << 20;
+  for (std::size_t off = 0; off < kSize; off += kChunk)
+    ASSERT_EQ(::write(wfd, new_content.data() + off, kChunk), static_cast<ssize_t>(kChunk))
+        << std::strerror(errno);
+  std::vector<unsigned char> resident(kSize / static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)));
+  ASSERT_EQ(::mincore(map, kSize, resident.data()), 0) << std::strerror(errno);
+  const auto cached = std::count_if(resident.begin(), resident.end(), [](unsigned char r) { return r & 1; });
+  EXPECT_EQ(cached, 0) << "pages of the file in the page cache while it is written";
+  EXPECT_EQ(::close(wfd), 0) << std::strerror(errno);
+  ::munmap(map, kSize);
+  ::close(rfd);
+  EXPECT_TRUE(read_text_file(srv() / "over.bin") == new_content) << diagnostics();
 }
 
 TEST_F(MountWriteTest, ExclusiveCreateOfExistingFileIsEexist) {
