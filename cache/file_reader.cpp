@@ -201,6 +201,7 @@ struct FileReader::Impl {
       last_end = end;
       run_start = offset;
       release_from = b0;
+      counted_to = b0;
       return;
     }
     release_consumed_locked();
@@ -401,12 +402,14 @@ struct FileReader::Impl {
   }
 
   // Sets `waited` when the block was not at hand (someone was fetching it, or this read had to).
-  std::error_code obtain(std::uint64_t index, std::uint64_t last, std::map<std::uint64_t, BlockData>& got,
-                         bool& waited) {
+  // Blocks from `counted_from` on count as this reader's use of them (BlockCache::release).
+  std::error_code obtain(std::uint64_t index, std::uint64_t last, std::uint64_t counted_from,
+                         std::map<std::uint64_t, BlockData>& got, bool& waited) {
+    const auto access = index >= counted_from ? BlockCache::Access::use : BlockCache::Access::ahead;
     while (true) {
       if (auto it = got.find(index); it != got.end())
         return {};
-      if (auto data = blocks.get(key(index))) {
+      if (auto data = blocks.get(key(index), access)) {
         got[index] = std::move(data);
         return {};
       }
@@ -419,18 +422,19 @@ struct FileReader::Impl {
         if (r.ec)
           return r.ec;
         got[index] = std::move(r.data);
-        blocks.count_use(key(index));
+        if (index >= counted_from)
+          blocks.count_use(key(index));
         return {};
       }
       // It may have landed between the lookup and the claim.
-      if (auto data = blocks.get(key(index))) {
+      if (auto data = blocks.get(key(index), access)) {
         joined.claim.finish(FetchResult::fetched(data));
         got[index] = std::move(data);
         return {};
       }
       waited = true;
       const std::error_code ec = fetch_run(std::move(joined.claim), index, last, got);
-      for (std::uint64_t i = index; i <= last; ++i) {
+      for (std::uint64_t i = std::max(index, counted_from); i <= last; ++i) {
         if (got.contains(i))
           blocks.count_use(key(i));
       }
@@ -445,9 +449,14 @@ struct FileReader::Impl {
     const std::uint64_t end = std::min<std::uint64_t>(offset + length, version.size);
     const std::uint64_t b0 = offset / block_size;
     const std::uint64_t b1 = (end - 1) / block_size;
+    // A block larger than the kernel's requests is read by several of them: it counts as one use
+    // by this reader, or a block only this reader read would never leave the memory tier.
+    std::uint64_t counted_from = b0;
     {
       std::lock_guard lock(mutex);
       on_read_locked(offset, end, b0, b1);
+      counted_from = std::max(b0, counted_to);
+      counted_to = std::max(counted_to, b1 + 1);
     }
     std::map<std::uint64_t, BlockData> got;
     bool waited = false;
@@ -458,7 +467,7 @@ struct FileReader::Impl {
       }
     };
     for (std::uint64_t i = b0; i <= b1; ++i) {
-      if (auto ec = obtain(i, b1, got, waited)) {
+      if (auto ec = obtain(i, b1, counted_from, got, waited)) {
         note_stall();
         return ec;
       }
@@ -502,6 +511,7 @@ struct FileReader::Impl {
   bool stalled = false;            // a read since the window last changed had to wait for its blocks
   std::uint64_t frontier = 0;      // readahead is queued up to this block
   std::uint64_t release_from = 0;  // the first block of the run not yet released
+  std::uint64_t counted_to = 0;    // blocks of the run before this one counted a use by this reader
   std::vector<std::unique_ptr<Worker>> workers;
 };
 

@@ -117,6 +117,31 @@ TEST_F(FileReaderTest, SequentialReaderLeavesFewBlocksInMemory) {
   EXPECT_EQ(blocks.stats().memory_bytes, 0u);
 }
 
+TEST_F(FileReaderTest, BlocksLargerThanTheReadsLeaveMemoryToo) {
+  // Blocks larger than the kernel's requests (block_size=1M, 512 KiB reads): each block is read
+  // twice by the same reader, which is still one reader's use.
+  constexpr std::size_t kBig = 64 * 1024;
+  BlockCacheConfig config = memory_only(64u << 20);
+  config.block_size = kBig;
+  BlockCache blocks(config);
+  content_ = pattern_bytes(32u << 20);
+  source_.set_file("/big", content_);
+  auto fetches = cache::make_fetch_table();
+  FileReader r(blocks, source_, fetches, "/big", {content_.size(), 1}, readahead(1u << 20));
+  std::vector<char> buf(kBig / 2);
+  for (std::uint64_t off = 0; off < content_.size(); off += buf.size()) {
+    std::size_t n = 0;
+    ASSERT_FALSE(r.read(off, buf, n));
+    ASSERT_EQ(n, buf.size());
+    ASSERT_TRUE(std::equal(buf.begin(), buf.end(), content_.begin() + static_cast<std::ptrdiff_t>(off)));
+    if (off == (24u << 20)) {
+      // Mid-file: what is behind the reader by more than the release lag (4 MiB) has left.
+      EXPECT_LE(blocks.stats().memory_bytes, 6u << 20);
+    }
+  }
+  EXPECT_EQ(blocks.stats().memory_bytes, 0u);
+}
+
 TEST_F(FileReaderTest, BlocksUsedByTwoReadersStayInMemory) {
   add_file(8 * kBlock);
   auto first = reader();
