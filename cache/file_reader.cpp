@@ -27,6 +27,12 @@ constexpr std::uint64_t kNoBlock = std::numeric_limits<std::uint64_t>::max();
 // out of order; a read this far behind the previous one's end still counts as sequential.
 constexpr std::uint64_t kReorderSlack = 8u << 20;
 
+// How far ahead of a sequential reader's furthest read a request may come and still continue its
+// run: one the kernel sent later overtook those before it. The kernel sends at most its readahead
+// window (1 MiB, fs/fuse_adapter.cpp) at once; a jump further ahead is a seek, whose gap a stream
+// would otherwise download for nothing.
+constexpr std::uint64_t kOvertakeSlack = 2u << 20;
+
 // How far behind its furthest read a sequential reader's blocks leave the memory tier. Requests in
 // flight at once (the kernel's readahead) are rarely further apart; a block released too early is
 // only read again from the disk tier.
@@ -191,9 +197,12 @@ struct FileReader::Impl {
 
   // Updates the sequential state for a read of blocks [b0, b1] and queues readahead.
   void on_read_locked(std::uint64_t offset, std::uint64_t end, std::uint64_t b0, std::uint64_t b1) {
+    // Within a run, the kernel's concurrent requests may come a little behind the furthest read, or
+    // a little ahead of it when one sent later overtook the ones before.
     const bool reordered =
         window > 0 && offset < last_end && offset >= run_start && last_end - offset <= kReorderSlack;
-    const bool sequential = offset == last_end || reordered ||
+    const bool overtaken = window > 0 && offset > last_end && offset - last_end <= kOvertakeSlack;
+    const bool sequential = offset == last_end || reordered || overtaken ||
                             (window > 0 && offset > last_end && offset < frontier * block_size);
     last_end = std::max(last_end, end);
     if (!sequential) {
@@ -213,7 +222,10 @@ struct FileReader::Impl {
     else if (stalled)
       window = std::min(window * 2, max_window_blocks);
     stalled = false;
-    frontier = std::max(frontier, b0);
+    // Blocks an overtaking request skipped are still to be read, by the requests it overtook: the
+    // readahead goes through them instead of jumping.
+    if (!overtaken)
+      frontier = std::max(frontier, b0);
     const std::uint64_t refill_below = std::min(b1 + 1 + window / 2, block_count);
     if (frontier > b1 && frontier >= refill_below)
       return;
