@@ -126,14 +126,19 @@ ftp::Result<cache::FileAttributes> Operations::attributes(std::string_view path)
   // One listing of the parent answers this lookup and every sibling's (find, ls -l, cp -r into an
   // existing directory), where a stat per name would cost round trips each.
   if (path != "/" && !path.empty()) {
-    if (auto listed = from_parent_listing(path))
-      return *listed;
-    // The name may be one the listing does not show (vsftpd hides some names from LIST).
+    bool listed = false;
+    if (auto found = from_parent_listing(path, &listed))
+      return *found;
+    // The name may be one the listing does not show (servers hide some names from listings): ask
+    // for it, without the listing once more (on a server without MLST, a new name's lookup cost
+    // SIZE, CWD and that listing).
+    if (listed)
+      return fresh_attributes(path, true);
   }
   return fresh_attributes(path);
 }
 
-ftp::Result<cache::FileAttributes> Operations::fresh_attributes(std::string_view path) {
+ftp::Result<cache::FileAttributes> Operations::fresh_attributes(std::string_view path, bool unlisted) {
   const std::string key = remote(path);
   const auto token = metadata_.fetch_token();
   const bool root = path == "/" || path.empty();
@@ -146,7 +151,7 @@ ftp::Result<cache::FileAttributes> Operations::fresh_attributes(std::string_view
     metadata_.store_attributes(key, attrs, token);
     return attrs;
   }
-  auto entry = client_.stat(key);
+  auto entry = unlisted ? client_.stat_unlisted(key) : client_.stat(key);
   if (!entry) {
     if (entry.code() == ftp::Errc::not_found)
       metadata_.store_absent(key, token);
@@ -165,10 +170,12 @@ ftp::Result<cache::FileAttributes> Operations::fresh_attributes(std::string_view
   return attrs;
 }
 
-std::optional<cache::FileAttributes> Operations::from_parent_listing(std::string_view path) {
+std::optional<cache::FileAttributes> Operations::from_parent_listing(std::string_view path, bool* listed) {
   auto siblings = listing(parent_path(path));
   if (!siblings)
     return std::nullopt;
+  if (listed != nullptr)
+    *listed = true;
   const std::string_view name = base_name(path);
   for (const auto& [n, a] : **siblings) {
     if (n == name)

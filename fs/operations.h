@@ -104,8 +104,9 @@ class Operations {
   // Attributes from the metadata cache, or from the server (MLST/SIZE+MDTM) on a miss.
   ftp::Result<cache::FileAttributes> attributes(std::string_view path);
   ftp::Result<std::shared_ptr<const cache::Listing>> listing(std::string_view path);
-  // The path's entry in its parent's listing (fetched once if not cached), or nothing.
-  std::optional<cache::FileAttributes> from_parent_listing(std::string_view path);
+  // The path's entry in its parent's listing (fetched once if not cached), or nothing. `listed`
+  // tells whether there was a listing to look in.
+  std::optional<cache::FileAttributes> from_parent_listing(std::string_view path, bool* listed = nullptr);
   struct stat stat_of(const cache::FileAttributes& a) const;
   std::shared_ptr<OpenFile> find(std::uint64_t handle);
   void notify_changed(std::string_view path);
@@ -113,7 +114,8 @@ class Operations {
   void prefetch_siblings(std::string_view path);
   std::shared_ptr<cache::FileReader> current_reader(OpenFile& file);
   // After a failed change, ask the server what is really there (the cache may be stale).
-  ftp::Result<cache::FileAttributes> fresh_attributes(std::string_view path);
+  // `unlisted`: the parent's listing was just searched for the name (Client::stat_unlisted).
+  ftp::Result<cache::FileAttributes> fresh_attributes(std::string_view path, bool unlisted = false);
   // The stage of a path open for writing, made on first use and shared by its writers.
   ftp::Result<std::shared_ptr<StagedFile>> stage_for(std::string_view fuse_path,
                                                      const cache::FileAttributes* existing, bool truncate);

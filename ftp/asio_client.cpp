@@ -702,6 +702,15 @@ Result<DirEntry> AsioClient::stat(std::string_view path) {
   });
 }
 
+Result<DirEntry> AsioClient::stat_unlisted(std::string_view path) {
+  if (auto bad = check_name(path); !bad)
+    return bad.error();
+  using R = Result<DirEntry>;
+  return run<R>([this, path]() -> Awaitable<R> {
+    co_return co_await with_session<R>([path](Session& s) { return s.stat_unlisted(path); }, true);
+  });
+}
+
 Result<DirEntry> AsioClient::stat_size(std::string_view path) {
   if (auto bad = check_name(path); !bad)
     return bad.error();

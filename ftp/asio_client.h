@@ -47,6 +47,7 @@ class AsioClient final : public Client {
   Result<std::vector<DirEntry>> list(std::string_view dir) override;
   Result<DirEntry> stat(std::string_view path) override;
   Result<DirEntry> stat_size(std::string_view path) override;
+  Result<DirEntry> stat_unlisted(std::string_view path) override;
   Result<std::unique_ptr<Download>> download(std::string_view path, std::uint64_t offset) override;
   Result<std::unique_ptr<Download>> download_if_spare(std::string_view path, std::uint64_t offset) override;
   std::shared_ptr<WholeFetch> fetch_whole_if_spare(std::string_view path,

@@ -87,6 +87,10 @@ class Client {
   // For checking an upload: the size in one round trip (MLST where offered, else SIZE, without
   // mtime); stat() where the server has neither.
   virtual Result<DirEntry> stat_size(std::string_view path) { return stat(path); }
+  // stat() of a name its parent's listing, just fetched, does not show (servers hide some names
+  // from listings): the same, except that it does not look in that listing once more, which
+  // stat() does where the server has no MLST and neither SIZE nor CWD knows the name.
+  virtual Result<DirEntry> stat_unlisted(std::string_view path) { return stat(path); }
 
   virtual Result<std::unique_ptr<Download>> download(std::string_view path, std::uint64_t offset) = 0;
   // Like download(), for a transfer nobody waits for yet (prefetch): same rule as upload_if_spare().

@@ -436,6 +436,14 @@ Awaitable<Result<std::vector<DirEntry>>> Session::list(std::string_view dir) {
 }
 
 Awaitable<Result<DirEntry>> Session::stat(std::string_view path) {
+  co_return co_await stat_entry(path, true);
+}
+
+Awaitable<Result<DirEntry>> Session::stat_unlisted(std::string_view path) {
+  co_return co_await stat_entry(path, false);
+}
+
+Awaitable<Result<DirEntry>> Session::stat_entry(std::string_view path, bool look_in_listing) {
   if (is_root(path)) {
     DirEntry root;
     root.name = "/";
@@ -459,7 +467,7 @@ Awaitable<Result<DirEntry>> Session::stat(std::string_view path) {
     }
     co_return note(make_error(Errc::protocol_error, "MLST reply without facts: " + reply->summary()));
   }
-  co_return co_await stat_without_mlst(path, *server_path);
+  co_return co_await stat_without_mlst(path, *server_path, look_in_listing);
 }
 
 Awaitable<Result<DirEntry>> Session::stat_size(std::string_view path) {
@@ -488,8 +496,8 @@ Awaitable<Result<DirEntry>> Session::stat_size(std::string_view path) {
   co_return entry;
 }
 
-Awaitable<Result<DirEntry>> Session::stat_without_mlst(std::string_view path,
-                                                       const std::string& server_path) {
+Awaitable<Result<DirEntry>> Session::stat_without_mlst(std::string_view path, const std::string& server_path,
+                                                       bool look_in_listing) {
   DirEntry entry;
   entry.name = base_name(path);
   auto size = co_await exchange("SIZE", server_path);
@@ -526,6 +534,8 @@ Awaitable<Result<DirEntry>> Session::stat_without_mlst(std::string_view path,
   if (size.code() != make_error_code(Errc::not_supported) &&
       size.code() != make_error_code(Errc::file_unavailable))
     co_return size.error();
+  if (!look_in_listing)
+    co_return make_error(Errc::not_found, std::string(path));
   // Neither SIZE nor a directory: look the name up in the parent's listing.
   auto listing = co_await list(parent_of(path));
   if (!listing)

@@ -54,6 +54,8 @@ class Session {
 
   Awaitable<Result<std::vector<DirEntry>>> list(std::string_view dir);
   Awaitable<Result<DirEntry>> stat(std::string_view path);
+  // stat() of a name the caller did not find in its parent's listing (Client::stat_unlisted).
+  Awaitable<Result<DirEntry>> stat_unlisted(std::string_view path);
   // A file's size in one round trip (MLST where offered, else SIZE alone, so no mtime), for
   // checking an upload; stat() where the server has neither.
   Awaitable<Result<DirEntry>> stat_size(std::string_view path);
@@ -117,7 +119,10 @@ class Session {
   Awaitable<Result<std::string>> read_all(DataConnection& data);
   Awaitable<Result<std::vector<DirEntry>>> list_once(std::string_view verb, std::string_view arg,
                                                      ListingFormat format);
-  Awaitable<Result<DirEntry>> stat_without_mlst(std::string_view path, const std::string& server_path);
+  Awaitable<Result<DirEntry>> stat_entry(std::string_view path, bool look_in_listing);
+  // look_in_listing: as a last resort, search the parent's listing for the name.
+  Awaitable<Result<DirEntry>> stat_without_mlst(std::string_view path, const std::string& server_path,
+                                                bool look_in_listing);
 
   // Many servers (vsftpd) answer a missing path with a bare "550 Failed to ...". When `e` is that
   // ambiguous file_unavailable, a stat tells not_found apart from a refusal.

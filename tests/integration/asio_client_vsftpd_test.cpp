@@ -194,6 +194,35 @@ TEST_F(AsioClientVsftpdTest, MissingPathsAreNotFound) {
   EXPECT_TRUE(client->list(server_->remote_root())) << "the session survives the errors";
 }
 
+// A name its parent's listing did not show: vsftpd has no MLST, so the probe is SIZE, then CWD;
+// for a missing name stat() lists the parent as a last resort, stat_unlisted() does not.
+TEST_F(AsioClientVsftpdTest, AnUnlistedNameCostsNoSecondListing) {
+  server_->write_file("u/file.txt", "12345");
+  server_->make_dir("u/dir");
+  auto client = connect();
+  ASSERT_TRUE(client);
+  const auto listings = [&] {
+    const std::string log = server_->log();
+    std::size_t n = 0;
+    for (std::size_t at = log.find("\"LIST "); at != std::string::npos; at = log.find("\"LIST ", at + 1))
+      ++n;
+    return n;
+  };
+  const std::size_t before = listings();
+  EXPECT_EQ(client->stat_unlisted(remote("u/missing")).code(), ftp::make_error_code(Errc::not_found));
+  auto file = client->stat_unlisted(remote("u/file.txt"));
+  ASSERT_TRUE(file) << file.error().message();
+  EXPECT_EQ(file->type, ftp::FileType::file);
+  EXPECT_EQ(file->size, 5u);
+  auto dir = client->stat_unlisted(remote("u/dir"));
+  ASSERT_TRUE(dir) << dir.error().message();
+  EXPECT_EQ(dir->type, ftp::FileType::directory);
+  EXPECT_EQ(listings(), before) << server_->log();
+  // stat() still looks in the listing, for names neither SIZE nor CWD knows.
+  EXPECT_EQ(client->stat(remote("u/missing")).code(), ftp::make_error_code(Errc::not_found));
+  EXPECT_EQ(listings(), before + 1) << server_->log();
+}
+
 TEST_F(AsioClientVsftpdTest, SetsModificationTimeWithMdtm) {
   server_->write_file("t.txt", "x");
   auto client = connect();

@@ -149,6 +149,25 @@ TEST_F(MountWriteTest, CpOfEmptyAndSmallFilesReachesServer) {
   EXPECT_EQ(static_cast<std::size_t>(st.st_size), medium.size());
 }
 
+TEST_F(MountWriteTest, CpOfANewFileIntoADirectoryListsItOnce) {
+  // The directory's listing shows the new name is not there; vsftpd has no MLST, so asking for the
+  // name costs SIZE and CWD, and must not list the directory a second time.
+  server_->write_file("in/old.txt", "old");
+  ASSERT_NO_FATAL_FAILURE(mount());
+  testsupport::TempDir src("cp-src");
+  write_local(src.path() / "new.txt", "new content\n");
+  auto cp = run({"cp", (src.path() / "new.txt").string(), (mnt() / "in").string() + "/"});
+  ASSERT_EQ(cp.exit_code, 0) << cp.err << diagnostics();
+  EXPECT_EQ(read_text_file(srv() / "in" / "new.txt"), "new content\n");
+  const std::string log = server_->log();
+  const std::string listing_of_in = "\"LIST -a " + server_->remote_root() + "/in\"";
+  std::size_t listings = 0;
+  for (std::size_t at = log.find(listing_of_in); at != std::string::npos;
+       at = log.find(listing_of_in, at + 1))
+    ++listings;
+  EXPECT_EQ(listings, 1u) << diagnostics();
+}
+
 TEST_F(MountWriteTest, CpOfLargeFileIsByteExactOnServer) {
   // 512 MiB by default, as the issue asks; FTPFS_LARGE_MB shrinks it on small machines.
   const std::size_t mb = large_file_mb();
