@@ -221,10 +221,7 @@ void MetadataCache::update(std::string_view path, const FileAttributes& attribut
   patch_parent_listing_locked(path, &attributes);
 }
 
-void MetadataCache::invalidate(std::string_view path) {
-  std::lock_guard lock(mutex_);
-  sweep_locked();
-  ++counter_;
+MetadataCache::Entry& MetadataCache::forget_subtree_locked(std::string_view path) {
   // Below the path: a renamed or removed directory takes all of it along. The path's own
   // subtree stamp keeps in-flight stores for those paths out.
   const std::string prefix = subtree_prefix(path);
@@ -244,6 +241,38 @@ void MetadataCache::invalidate(std::string_view path) {
   e.stamp = counter_;
   e.subtree_stamp = counter_;
   e.listing_stamp = counter_;
+  return e;
+}
+
+void MetadataCache::remove(std::string_view path) {
+  std::lock_guard lock(mutex_);
+  sweep_locked();
+  ++counter_;
+  Entry& e = forget_subtree_locked(path);
+  e.absent = true;
+  e.attributes_expiry = clock_.now() + ttl_.negative;
+  patch_parent_listing_locked(path, nullptr);
+}
+
+void MetadataCache::moved(std::string_view from, std::string_view to, const FileAttributes& attributes) {
+  std::lock_guard lock(mutex_);
+  sweep_locked();
+  ++counter_;
+  Entry& gone = forget_subtree_locked(from);
+  gone.absent = true;
+  gone.attributes_expiry = clock_.now() + ttl_.negative;
+  patch_parent_listing_locked(from, nullptr);
+  Entry& arrived = forget_subtree_locked(to);
+  arrived.attributes = attributes;
+  arrived.attributes_expiry = clock_.now() + ttl_.attributes;
+  patch_parent_listing_locked(to, &attributes);
+}
+
+void MetadataCache::invalidate(std::string_view path) {
+  std::lock_guard lock(mutex_);
+  sweep_locked();
+  ++counter_;
+  forget_subtree_locked(path);
   const auto parent = parent_of(path);
   if (!parent.empty()) {
     Entry& p = touch_locked(parent);

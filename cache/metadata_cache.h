@@ -58,6 +58,13 @@ class MetadataCache {
   void update(std::string_view path, const FileAttributes& attributes);
   // Forget the path, everything below it, and its parent's listing.
   void invalidate(std::string_view path);
+  // A removal through the mount that the server confirmed: the path (and everything below it) is
+  // gone, and its parent's listing, when cached, no longer shows it. Unlike invalidate(), the next
+  // lookup in that directory needs no new listing.
+  void remove(std::string_view path);
+  // A rename through the mount that the server confirmed: `from` is gone as by remove(), `to` has
+  // `attributes` and nothing cached below it, and both parents' listings are updated in place.
+  void moved(std::string_view from, std::string_view to, const FileAttributes& attributes);
   void clear();
 
  private:
@@ -80,6 +87,9 @@ class MetadataCache {
   const Entry* find_locked(std::string_view path) const;
   Entry& touch_locked(std::string_view path);
   void patch_parent_listing_locked(std::string_view path, const FileAttributes* attributes);
+  // Drops the entries below path, and stamps path so that stores begun earlier for it or below it
+  // are refused; returns its entry.
+  Entry& forget_subtree_locked(std::string_view path);
   void sweep_locked();
 
   const Clock& clock_;

@@ -592,7 +592,11 @@ ftp::Status Operations::mkdir(std::string_view path, mode_t mode) {
 ftp::Status Operations::unlink(std::string_view path) {
   const std::string key = remote(path);
   auto status = client_.remove_file(key);
-  metadata_.invalidate(key);
+  // Gone for sure only when the server said so; otherwise ask again next time.
+  if (status)
+    metadata_.remove(key);
+  else
+    metadata_.invalidate(key);
   blocks_.invalidate(key);
   if (!status) {
     auto attrs = fresh_attributes(path);
@@ -608,7 +612,10 @@ ftp::Status Operations::unlink(std::string_view path) {
 ftp::Status Operations::rmdir(std::string_view path) {
   const std::string key = remote(path);
   auto status = client_.remove_directory(key);
-  metadata_.invalidate(key);
+  if (status)
+    metadata_.remove(key);
+  else
+    metadata_.invalidate(key);
   if (!status) {
     // 550 is all most servers say; find out which of the usual reasons it was.
     auto attrs = fresh_attributes(path);
@@ -652,8 +659,15 @@ ftp::Status Operations::rename(std::string_view from, std::string_view to, unsig
     if (client_.remove_file(dst))
       status = client_.rename(src, dst);
   }
-  metadata_.invalidate(src);
-  metadata_.invalidate(dst);
+  // After a rename the server confirmed, both directories' cached listings stay valid with the
+  // names patched: rsync and editors rename a temporary file into place for every file they write,
+  // and each new listing would cost a round trip and a data connection.
+  if (status) {
+    metadata_.moved(src, dst, *source);
+  } else {
+    metadata_.invalidate(src);
+    metadata_.invalidate(dst);
+  }
   blocks_.invalidate(src);
   blocks_.invalidate(dst);
   if (!status)

@@ -140,6 +140,50 @@ TEST_F(MetadataCacheTest, UpdatePatchesTheParentListingInPlace) {
   EXPECT_EQ(cache_.lookup("/d/b").attributes.size, 20u);
 }
 
+TEST_F(MetadataCacheTest, RemoveKeepsTheParentListingWithoutTheName) {
+  const auto token = cache_.fetch_token();
+  cache_.store_listing("/d", {{"a", file(1)}, {"sub", dir()}, {"b", file(2)}}, token);
+  cache_.store_listing("/d/sub", {{"deep", file(3)}}, token);
+  cache_.remove("/d/a");
+  cache_.remove("/d/sub");
+  auto listing = cache_.listing("/d");
+  ASSERT_NE(listing, nullptr) << "the next lookup in /d needs no new listing";
+  ASSERT_EQ(listing->size(), 1u);
+  EXPECT_EQ((*listing)[0].first, "b");
+  EXPECT_EQ(cache_.lookup("/d/a").hit, MetadataCache::Hit::absent);
+  EXPECT_EQ(cache_.lookup("/d/sub").hit, MetadataCache::Hit::absent);
+  EXPECT_EQ(cache_.lookup("/d/sub/deep").hit, MetadataCache::Hit::miss);
+  EXPECT_EQ(cache_.listing("/d/sub"), nullptr);
+  // A listing that began before the removal cannot bring the name back.
+  cache_.store_listing("/d", {{"a", file(1)}, {"b", file(2)}}, token);
+  EXPECT_EQ(cache_.lookup("/d/a").hit, MetadataCache::Hit::absent);
+}
+
+TEST_F(MetadataCacheTest, MovedPatchesBothListings) {
+  const auto token = cache_.fetch_token();
+  cache_.store_listing("/src", {{"tmp", file(5)}, {"keep", file(1)}}, token);
+  cache_.store_listing("/dst", {{"old", file(9)}, {"x", file(2)}}, token);
+  cache_.store_listing("/dst/old", {}, token);  // as if "old" had been a directory once
+  cache_.moved("/src/tmp", "/dst/old", file(5));
+  auto src = cache_.listing("/src");
+  ASSERT_NE(src, nullptr);
+  ASSERT_EQ(src->size(), 1u);
+  EXPECT_EQ((*src)[0].first, "keep");
+  auto dst = cache_.listing("/dst");
+  ASSERT_NE(dst, nullptr);
+  ASSERT_EQ(dst->size(), 2u);
+  EXPECT_EQ((*dst)[0].first, "old");
+  EXPECT_EQ((*dst)[0].second.size, 5u) << "replaced by the moved file";
+  EXPECT_EQ(cache_.lookup("/src/tmp").hit, MetadataCache::Hit::absent);
+  EXPECT_EQ(cache_.lookup("/dst/old").attributes.size, 5u);
+  EXPECT_EQ(cache_.listing("/dst/old"), nullptr);
+  // Listings that began before the rename cannot undo it.
+  cache_.store_listing("/src", {{"tmp", file(5)}, {"keep", file(1)}}, token);
+  cache_.store_listing("/dst", {{"old", file(9)}, {"x", file(2)}}, token);
+  EXPECT_EQ(cache_.lookup("/src/tmp").hit, MetadataCache::Hit::absent);
+  EXPECT_EQ(cache_.lookup("/dst/old").attributes.size, 5u);
+}
+
 TEST_F(MetadataCacheTest, UpdateReplacesANegativeEntry) {
   cache_.store_absent("/n", cache_.fetch_token());
   cache_.update("/n", file(4));

@@ -445,6 +445,35 @@ TEST_F(MountRsyncTest, RsyncArchiveWithTempFilesAndRename) {
     EXPECT_NE(e.path().filename().string().front(), '.') << e.path();
 }
 
+TEST_F(MountRsyncTest, RsyncIntoANewDirectoryNeverListsIt) {
+  // rsync writes each file under a temporary name and renames it into place. The directory it made
+  // is known to hold exactly what went in through the mount: no rename may cost a new listing of
+  // it, nor a probe of the next temporary name.
+  testsupport::TempDir src("rsync-flat");
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < 20; ++i) {
+    const std::string name = "f" + std::to_string(i);
+    files[name] = random_bytes(1000 + static_cast<std::size_t>(i), 800 + static_cast<unsigned>(i));
+    write_local(src.path() / name, files[name]);
+  }
+  ASSERT_NO_FATAL_FAILURE(mount());
+  auto rsync = run({"rsync", "-a", src.path().string() + "/", (mnt() / "flat").string() + "/"}, 120s);
+  ASSERT_EQ(rsync.exit_code, 0) << rsync.err << diagnostics();
+  for (const auto& [name, content] : files)
+    EXPECT_TRUE(read_text_file(srv() / "flat" / name) == content) << name;
+  const std::string log = server_->log();
+  const auto count = [&](const std::string& needle) {
+    std::size_t n = 0;
+    for (std::size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1))
+      ++n;
+    return n;
+  };
+  const std::string dir = server_->remote_root() + "/flat";
+  EXPECT_EQ(count("\"LIST -a " + dir + "\""), 0u) << diagnostics();
+  EXPECT_EQ(count("\"CWD " + dir + "/"), 0u) << diagnostics();
+  EXPECT_EQ(count("\"RNTO " + dir + "/"), files.size());
+}
+
 TEST_F(MountRsyncTest, RsyncInplaceUpdatesFilesInPlace) {
   testsupport::TempDir src("rsync-inplace");
   make_sample_tree(src.path());
