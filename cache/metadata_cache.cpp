@@ -244,28 +244,40 @@ MetadataCache::Entry& MetadataCache::forget_subtree_locked(std::string_view path
   return e;
 }
 
-void MetadataCache::remove(std::string_view path) {
-  std::lock_guard lock(mutex_);
-  sweep_locked();
-  ++counter_;
+void MetadataCache::remove_locked(std::string_view path) {
   Entry& e = forget_subtree_locked(path);
   e.absent = true;
   e.attributes_expiry = clock_.now() + ttl_.negative;
   patch_parent_listing_locked(path, nullptr);
 }
 
+void MetadataCache::created_locked(std::string_view path, const FileAttributes& attributes) {
+  Entry& e = forget_subtree_locked(path);
+  e.attributes = attributes;
+  e.attributes_expiry = clock_.now() + ttl_.attributes;
+  patch_parent_listing_locked(path, &attributes);
+}
+
+void MetadataCache::remove(std::string_view path) {
+  std::lock_guard lock(mutex_);
+  sweep_locked();
+  ++counter_;
+  remove_locked(path);
+}
+
+void MetadataCache::created(std::string_view path, const FileAttributes& attributes) {
+  std::lock_guard lock(mutex_);
+  sweep_locked();
+  ++counter_;
+  created_locked(path, attributes);
+}
+
 void MetadataCache::moved(std::string_view from, std::string_view to, const FileAttributes& attributes) {
   std::lock_guard lock(mutex_);
   sweep_locked();
   ++counter_;
-  Entry& gone = forget_subtree_locked(from);
-  gone.absent = true;
-  gone.attributes_expiry = clock_.now() + ttl_.negative;
-  patch_parent_listing_locked(from, nullptr);
-  Entry& arrived = forget_subtree_locked(to);
-  arrived.attributes = attributes;
-  arrived.attributes_expiry = clock_.now() + ttl_.attributes;
-  patch_parent_listing_locked(to, &attributes);
+  remove_locked(from);
+  created_locked(to, attributes);
 }
 
 void MetadataCache::invalidate(std::string_view path) {

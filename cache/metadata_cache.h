@@ -62,8 +62,11 @@ class MetadataCache {
   // gone, and its parent's listing, when cached, no longer shows it. Unlike invalidate(), the next
   // lookup in that directory needs no new listing.
   void remove(std::string_view path);
-  // A rename through the mount that the server confirmed: `from` is gone as by remove(), `to` has
-  // `attributes` and nothing cached below it, and both parents' listings are updated in place.
+  // A path made through the mount that the server confirmed (mkdir): it has `attributes`, nothing
+  // is cached below it, and its parent's listing, when cached, shows it.
+  void created(std::string_view path, const FileAttributes& attributes);
+  // A rename through the mount that the server confirmed: `from` is gone as by remove(), `to` as
+  // by created(), and both parents' listings are updated in place.
   void moved(std::string_view from, std::string_view to, const FileAttributes& attributes);
   void clear();
 
@@ -90,6 +93,8 @@ class MetadataCache {
   // Drops the entries below path, and stamps path so that stores begun earlier for it or below it
   // are refused; returns its entry.
   Entry& forget_subtree_locked(std::string_view path);
+  void remove_locked(std::string_view path);
+  void created_locked(std::string_view path, const FileAttributes& attributes);
   void sweep_locked();
 
   const Clock& clock_;

@@ -582,9 +582,10 @@ ftp::Status Operations::mkdir(std::string_view path, mode_t mode) {
   attrs.kind = cache::FileKind::directory;
   attrs.mtime = std::chrono::system_clock::now();
   attrs.mode = mode & 07777;
-  metadata_.invalidate(key);
-  metadata_.update(key, attrs);
-  // A directory just made is empty: lookups of new names in it (cp -r, tar -x) need no round trip.
+  // The parent's cached listing gains the name (mkdir -p, cp -r, tar -x make one directory after
+  // another, each inside the last), and a directory just made is empty: lookups of new names in it
+  // need no round trip.
+  metadata_.created(key, attrs);
   metadata_.store_listing(key, {}, metadata_.fetch_token());
   return {};
 }

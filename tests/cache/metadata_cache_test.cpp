@@ -159,6 +159,21 @@ TEST_F(MetadataCacheTest, RemoveKeepsTheParentListingWithoutTheName) {
   EXPECT_EQ(cache_.lookup("/d/a").hit, MetadataCache::Hit::absent);
 }
 
+TEST_F(MetadataCacheTest, CreatedAddsToTheParentListingAndForgetsBelow) {
+  const auto token = cache_.fetch_token();
+  cache_.store_listing("/d", {{"x", file(1)}}, token);
+  cache_.store_attributes("/d/n/stale", file(2), token);  // from an earlier "n", removed elsewhere
+  cache_.created("/d/n", dir());
+  auto listing = cache_.listing("/d");
+  ASSERT_NE(listing, nullptr);
+  ASSERT_EQ(listing->size(), 2u);
+  EXPECT_EQ((*listing)[1].first, "n");
+  EXPECT_EQ(cache_.lookup("/d/n").attributes.kind, FileKind::directory);
+  EXPECT_EQ(cache_.lookup("/d/n/stale").hit, MetadataCache::Hit::miss);
+  cache_.store_listing("/d", {{"x", file(1)}}, token);  // began before: refused
+  EXPECT_EQ(cache_.lookup("/d/n").hit, MetadataCache::Hit::found);
+}
+
 TEST_F(MetadataCacheTest, MovedPatchesBothListings) {
   const auto token = cache_.fetch_token();
   cache_.store_listing("/src", {{"tmp", file(5)}, {"keep", file(1)}}, token);

@@ -316,6 +316,26 @@ TEST_F(MountWriteTest, MkdirParentsCreatesNestedDirectories) {
   EXPECT_EQ(errno, EEXIST);
 }
 
+TEST_F(MountWriteTest, MkdirPMvAndRmRCostNoListingOfWhatTheyMade) {
+  // Directories made through the mount are known to the last name: moving a file into them and
+  // removing them again needs neither a listing nor a probe of a name, only the changes themselves.
+  server_->write_file("f.txt", "moved\n");
+  ASSERT_NO_FATAL_FAILURE(mount());
+  const std::string log_before = server_->log();
+  ASSERT_EQ(run({"mkdir", "-p", (mnt() / "a/b/c").string()}).exit_code, 0) << diagnostics();
+  ASSERT_EQ(run({"mv", (mnt() / "f.txt").string(), (mnt() / "a/b").string() + "/"}).exit_code, 0)
+      << diagnostics();
+  EXPECT_EQ(read_text_file(srv() / "a/b/f.txt"), "moved\n");
+  ASSERT_EQ(run({"rm", "-r", (mnt() / "a").string()}).exit_code, 0) << diagnostics();
+  EXPECT_FALSE(stdfs::exists(srv() / "a"));
+  const std::string log = server_->log().substr(log_before.size());
+  // (Looking up "a" itself, before mkdir made it, is the one probe of a name /pub's listing lacked.)
+  const std::string a = server_->remote_root() + "/a";
+  EXPECT_EQ(log.find("\"LIST -a " + a), std::string::npos) << log;
+  for (const char* verb : {"\"SIZE ", "\"CWD ", "\"MLST "})
+    EXPECT_EQ(log.find(verb + a + "/"), std::string::npos) << verb << "\n" << log;
+}
+
 TEST_F(MountWriteTest, RmdirOfNonEmptyDirectoryIsEnotempty) {
   server_->write_file("full/file", "x");
   ASSERT_NO_FATAL_FAILURE(mount());
