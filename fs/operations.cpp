@@ -469,11 +469,23 @@ ftp::Status Operations::flush_stage(StagedFile& staged) {
     staged.pending_mode.reset();
   }
   if (staged.pending_mtime) {
-    if (auto st = client_.set_mtime(staged.remote_path, *staged.pending_mtime);
-        !st && !refused_metadata_change(st))
+    const auto mtime = *staged.pending_mtime;
+    auto st = client_.set_mtime(staged.remote_path, mtime);
+    if (!st && !refused_metadata_change(st))
       return ftp::Error{st.code(), "setting the time of " + staged.remote_path + ": " + st.error().message()};
     staged.pending_mtime.reset();
-    metadata_.invalidate(staged.remote_path);
+    // The server now has the time asked for: the cached entry (and the parent's listing) say so. A
+    // server that refused keeps the upload's time, which the size check after the upload noted.
+    // (Forgetting the entry instead dropped the parent's listing: tar -x then listed the directory
+    // again, and probed the next name, for every file it set a time on.)
+    if (st) {
+      if (auto now = metadata_.lookup(staged.remote_path); now.hit == cache::MetadataCache::Hit::found) {
+        now.attributes.mtime = mtime;
+        metadata_.update(staged.remote_path, now.attributes);
+      } else {
+        metadata_.invalidate(staged.remote_path);
+      }
+    }
   }
   // Old blocks can never match the new version, but they would take room until evicted.
   blocks_.invalidate(staged.remote_path);

@@ -407,8 +407,12 @@ TEST_F(MountWriteTest, TarExtractIntoMountReproducesTree) {
   auto create = run({"tar", "-cf", archive.string(), "-C", src.path().string(), "tree"});
   ASSERT_EQ(create.exit_code, 0) << create.err;
   ASSERT_NO_FATAL_FAILURE(mount());
+  const std::size_t log_before = server_->log().size();
   auto extract = run({"tar", "-xf", archive.string(), "-C", mnt().string()}, 300s);
   EXPECT_EQ(extract.exit_code, 0) << extract.err << diagnostics();
+  // Every directory of the tree was made through the mount: extracting needs no listing of any.
+  const std::string during = server_->log().substr(log_before);
+  EXPECT_EQ(during.find("\"LIST -a " + server_->remote_root() + "/tree"), std::string::npos) << during;
   const auto want = describe_tree(src.path() / "tree");
   EXPECT_EQ(describe_difference(want, describe_tree(srv() / "tree")), "") << "on the server";
   EXPECT_EQ(describe_difference(want, describe_tree(mnt() / "tree")), "") << "through the mount";
@@ -418,6 +422,9 @@ TEST_F(MountWriteTest, TarExtractIntoMountReproducesTree) {
   ASSERT_EQ(::stat((src.path() / "tree/a/medium.bin").c_str(), &local), 0);
   ASSERT_EQ(::stat((srv() / "tree/a/medium.bin").c_str(), &server_side), 0);
   EXPECT_EQ(server_side.st_mtim.tv_sec, local.st_mtim.tv_sec);
+  struct stat mounted {};
+  ASSERT_EQ(::stat((mnt() / "tree/a/medium.bin").c_str(), &mounted), 0);
+  EXPECT_EQ(mounted.st_mtim.tv_sec, local.st_mtim.tv_sec) << "the mount shows the time it set";
 }
 
 class MountRsyncTest : public MountWriteTest {
