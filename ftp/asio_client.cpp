@@ -797,10 +797,17 @@ Status AsioClient::rename(std::string_view from, std::string_view to) {
 Status AsioClient::set_mode(std::string_view path, std::uint32_t mode) {
   if (auto bad = check_name(path); !bad)
     return bad;
-  return run<Status>([this, path, mode]() -> Awaitable<Status> {
+  // A server that does not know SITE CHMOD (500/502/504) never will: cp -p, rsync and tar -x would
+  // otherwise spend a round trip per file on the same answer. (A 550 may depend on the file.)
+  if (chmod_unsupported_.load())
+    return Error(make_error_code(Errc::not_supported), "SITE CHMOD (the server does not implement it)");
+  auto status = run<Status>([this, path, mode]() -> Awaitable<Status> {
     co_return co_await with_session<Status>([path, mode](Session& s) { return s.set_mode(path, mode); },
                                             true);
   });
+  if (status.code() == make_error_code(Errc::not_supported))
+    chmod_unsupported_ = true;
+  return status;
 }
 
 Status AsioClient::set_mtime(std::string_view path, std::chrono::system_clock::time_point mtime) {

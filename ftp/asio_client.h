@@ -100,6 +100,7 @@ class AsioClient final : public Client {
   std::string initial_dir_ = "/";
   std::atomic<std::uint64_t> bytes_down_{0};
   std::atomic<std::uint64_t> bytes_up_{0};
+  std::atomic<bool> chmod_unsupported_{false};  // SITE CHMOD answered 500/502/504 once
 };
 
 }  // namespace ftp

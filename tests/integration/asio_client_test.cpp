@@ -84,6 +84,35 @@ TEST_F(AsioClientTest, LogsInThroughMultiLineBanner) {
   EXPECT_EQ(client->initial_directory(), "/");
 }
 
+TEST_F(AsioClientTest, ASiteChmodTheServerDoesNotImplementIsNotSentAgain) {
+  server_.add_file("/a", "1");
+  server_.add_file("/b", "2");
+  server_.set_handler([](const std::string& line) -> std::string {
+    return line.rfind("SITE CHMOD", 0) == 0 ? "502 Command not implemented.\r\n" : "";
+  });
+  auto client = connect();
+  ASSERT_TRUE(client);
+  const auto not_supported = ftp::make_error_code(Errc::not_supported);
+  EXPECT_EQ(client->set_mode("/a", 0600).code(), not_supported);
+  EXPECT_EQ(client->set_mode("/b", 0600).code(), not_supported);
+  const auto cmds = server_.commands();
+  EXPECT_EQ(
+      std::count_if(cmds.begin(), cmds.end(), [](const std::string& c) { return c.rfind("SITE", 0) == 0; }),
+      1);
+}
+
+TEST_F(AsioClientTest, ASiteChmodRefusedForOneFileIsStillSentForTheNext) {
+  server_.add_file("/a", "1");
+  server_.add_file("/b", "2");
+  server_.set_handler([](const std::string& line) -> std::string {
+    return line == "SITE CHMOD 600 /a" ? "550 Permission denied.\r\n" : "";
+  });
+  auto client = connect();
+  ASSERT_TRUE(client);
+  EXPECT_FALSE(client->set_mode("/a", 0600));
+  EXPECT_TRUE(client->set_mode("/b", 0600));
+}
+
 TEST_F(AsioClientTest, WrongPasswordFailsAtConnect) {
   server_.set_credentials("tester", "right");
   auto c = config();
