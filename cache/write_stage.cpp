@@ -469,7 +469,7 @@ std::uint64_t WriteStage::size() const {
 
 bool WriteStage::dirty() const {
   std::lock_guard lock(mutex_);
-  return dirty_;
+  return dirty_ && !abandoned_;
 }
 
 std::string WriteStage::pending_file() const {
@@ -526,7 +526,7 @@ std::error_code WriteStage::upload_once_locked(bool first) {
 
 std::error_code WriteStage::flush() {
   std::lock_guard lock(mutex_);
-  if (!dirty_)
+  if (!dirty_ || abandoned_)
     return {};
   std::error_code last;
   const unsigned attempts = std::max(config_.upload_attempts, 1u);
@@ -550,6 +550,18 @@ std::error_code WriteStage::flush() {
   break_stream_locked();
   keep_pending_locked();
   return last;
+}
+
+void WriteStage::stop_stream() {
+  std::lock_guard lock(mutex_);
+  break_stream_locked();
+}
+
+void WriteStage::abandon() {
+  std::lock_guard lock(mutex_);
+  break_stream_locked();
+  abandoned_ = true;
+  drop_pending_locked();
 }
 
 void WriteStage::drop_pending_locked() {

@@ -97,6 +97,15 @@ class WriteStage {
   std::error_code flush();
   std::string pending_file() const;  // "" when no copy is kept
 
+  // The remote file is about to be removed while the stage is open: a transfer streaming into it is
+  // aborted, so that the server does not complete a file being deleted. Unless abandon() follows,
+  // the next flush uploads the whole file, as after any broken stream.
+  void stop_stream();
+  // The remote file was removed (unlink of a file still open): nothing is uploaded any more and no
+  // pending copy is kept. Reads and writes go on against the local copy until the stage is
+  // destroyed, as on a local filesystem, where an unlinked open file lives on without a name.
+  void abandon();
+
   // Pending uploads kept in pending_dir by earlier runs, ordered by file name.
   static std::error_code list_pending(const std::filesystem::path& pending_dir,
                                       std::vector<PendingUpload>& out);
@@ -144,6 +153,7 @@ class WriteStage {
   // source_size_ or later are staged and the rest is still the original content.
   bool filled_;
   bool dirty_;
+  bool abandoned_ = false;   // the remote file was removed: never upload (abandon())
   bool streaming_possible_;  // every write so far was sequential from 0 on a truncated file
   std::unique_ptr<UploadStream> stream_;
   std::filesystem::path pending_path_;

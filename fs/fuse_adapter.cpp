@@ -140,7 +140,24 @@ void op_destroy(void* data) {
   st->mounted.reset();
 }
 
-int op_getattr(const char* path, struct stat* st, fuse_file_info*) {
+// libfuse passes no path for a file unlinked while it is still open (hard_remove): operations on its
+// handle go on, and only log the path.
+const char* or_unlinked(const char* path) {
+  return path != nullptr ? path : "(unlinked)";
+}
+
+int op_getattr(const char* path, struct stat* st, fuse_file_info* fi) {
+  if (path == nullptr) {
+    if (fi == nullptr)
+      return -ENOENT;
+    return guarded("getattr", or_unlinked(path), [&](Operations& ops) {
+      auto r = ops.getattr_open(fi->fh);
+      if (!r)
+        return fail("getattr", or_unlinked(path), r.error());
+      *st = *r;
+      return 0;
+    });
+  }
   return guarded("getattr", path, [&](Operations& ops) {
     auto r = ops.getattr(path);
     if (!r)
@@ -278,6 +295,7 @@ int reply_data(const std::vector<cache::BlockSlice>& slices, fuse_bufvec** bufp)
 }
 
 int op_read_buf(const char* path, fuse_bufvec** bufp, size_t size, off_t offset, fuse_file_info* fi) {
+  path = or_unlinked(path);
   return guarded("read", path, [&](Operations& ops) {
     auto r = ops.read(fi->fh, static_cast<std::uint64_t>(offset), size);
     if (!r)
@@ -300,6 +318,7 @@ int op_create(const char* path, mode_t mode, fuse_file_info* fi) {
 }
 
 int op_write(const char* path, const char* buf, size_t size, off_t offset, fuse_file_info* fi) {
+  path = or_unlinked(path);
   return guarded("write", path, [&](Operations& ops) {
     // A large write keeps the block it was received into (no copy); a smaller one would hold a whole
     // 1 MiB receive block for its bytes while the file is open, and is copied.
@@ -313,16 +332,21 @@ int op_write(const char* path, const char* buf, size_t size, off_t offset, fuse_
 }
 
 int op_flush(const char* path, fuse_file_info* fi) {
+  path = or_unlinked(path);
   return guarded("flush", path,
                  [&](Operations& ops) { return status_reply("flush", path, ops.flush(fi->fh)); });
 }
 
 int op_fsync(const char* path, int, fuse_file_info* fi) {
+  path = or_unlinked(path);
   return guarded("fsync", path,
                  [&](Operations& ops) { return status_reply("fsync", path, ops.fsync(fi->fh)); });
 }
 
 int op_truncate(const char* path, off_t size, fuse_file_info* fi) {
+  if (path == nullptr && fi == nullptr)
+    return -ENOENT;
+  path = or_unlinked(path);  // with a handle, truncate goes by the handle
   return guarded("truncate", path, [&](Operations& ops) {
     if (size < 0)
       return -EINVAL;
@@ -332,6 +356,7 @@ int op_truncate(const char* path, off_t size, fuse_file_info* fi) {
 }
 
 int op_release(const char* path, fuse_file_info* fi) {
+  path = or_unlinked(path);
   return guarded("release", path,
                  [&](Operations& ops) { return status_reply("release", path, ops.release(fi->fh)); });
 }
@@ -357,11 +382,15 @@ int op_rename(const char* from, const char* to, unsigned int flags) {
 }
 
 int op_chmod(const char* path, mode_t mode, fuse_file_info*) {
+  if (path == nullptr)
+    return 0;  // unlinked while open: no file on the server to change
   return guarded("chmod", path,
                  [&](Operations& ops) { return status_reply("chmod", path, ops.chmod(path, mode)); });
 }
 
 int op_utimens(const char* path, const timespec tv[2], fuse_file_info*) {
+  if (path == nullptr)
+    return 0;  // unlinked while open: no file on the server to change
   return guarded("utimens", path, [&](Operations& ops) {
     if (tv == nullptr || tv[1].tv_nsec == UTIME_NOW) {
       return status_reply("utimens", path, ops.set_mtime(path, std::chrono::system_clock::now()));
@@ -384,6 +413,8 @@ int op_symlink(const char*, const char*) {
   return -EPERM;
 }
 int op_chown(const char* path, uid_t uid, gid_t gid, fuse_file_info*) {
+  if (path == nullptr)
+    return 0;  // unlinked while open: no file on the server to change
   return guarded("chown", path, [&](Operations& ops) {
     const auto u = uid == static_cast<uid_t>(-1) ? std::nullopt : std::optional<std::uint32_t>(uid);
     const auto g = gid == static_cast<gid_t>(-1) ? std::nullopt : std::optional<std::uint32_t>(gid);

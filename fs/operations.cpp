@@ -27,6 +27,9 @@ struct Operations::StagedFile {
   // the open file); an upload would undo them, so they are applied after it.
   std::optional<std::uint32_t> pending_mode;
   std::optional<std::chrono::system_clock::time_point> pending_mtime;
+  // Unlinked while open: no longer under its path in staged_, never uploaded, gone at the last
+  // release.
+  bool unlinked = false;
 };
 
 struct Operations::OpenFile {
@@ -199,6 +202,30 @@ ftp::Result<std::shared_ptr<const cache::Listing>> Operations::listing(std::stri
   auto shared = std::make_shared<const cache::Listing>(listing);
   metadata_.store_listing(key, std::move(listing), token);
   return shared;
+}
+
+ftp::Result<struct stat> Operations::getattr_open(std::uint64_t handle) {
+  auto file = find(handle);
+  if (!file)
+    return errno_error(EBADF);
+  if (file->staged) {
+    cache::FileAttributes a = file->staged->attributes;
+    a.size = file->staged->stage->size();
+    struct stat st = stat_of(a);
+    if (file->staged->unlinked)
+      st.st_nlink = 0;
+    return st;
+  }
+  cache::FileAttributes a;
+  a.kind = cache::FileKind::file;
+  {
+    std::lock_guard lock(file->reader_mutex);
+    a.size = file->version.size;
+    a.mtime =
+        std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::nanoseconds(file->version.mtime_ns)));
+  }
+  return stat_of(a);
 }
 
 ftp::Result<struct stat> Operations::getattr(std::string_view path) {
@@ -377,6 +404,16 @@ ftp::Result<std::shared_ptr<Operations::StagedFile>> Operations::stage_for(
   return staged;
 }
 
+void Operations::forget_stage(const std::shared_ptr<StagedFile>& staged) {
+  {
+    std::lock_guard lock(handles_mutex_);
+    if (auto it = staged_.find(staged->remote_path); it != staged_.end() && it->second == staged)
+      staged_.erase(it);
+    staged->unlinked = true;
+  }
+  staged->stage->abandon();
+}
+
 std::shared_ptr<Operations::StagedFile> Operations::staged(const std::string& key) {
   std::lock_guard lock(handles_mutex_);
   auto it = staged_.find(key);
@@ -452,6 +489,8 @@ ftp::Result<std::size_t> Operations::write(std::uint64_t handle, std::uint64_t o
 }
 
 ftp::Status Operations::flush_stage(StagedFile& staged) {
+  if (staged.unlinked)
+    return {};  // the file was removed: what its writers still write has no name to go to
   if (auto ec = staged.stage->flush()) {
     std::string detail = "upload of " + staged.remote_path + " failed";
     const std::string kept = staged.stage->pending_file();
@@ -543,19 +582,20 @@ ftp::Status Operations::truncate(std::string_view path, std::uint64_t size, std:
   } else {
     status = flush_stage(**staged_file);
   }
-  drop_stage_if_unused(key);
+  drop_stage_if_unused(*staged_file);
   return status;
 }
 
-void Operations::drop_stage_if_unused(const std::string& key) {
+void Operations::drop_stage_if_unused(const std::shared_ptr<StagedFile>& staged) {
   std::shared_ptr<StagedFile> last;
   {
     std::lock_guard lock(handles_mutex_);
-    auto it = staged_.find(key);
-    if (it == staged_.end() || --it->second->handles > 0)
+    if (--staged->handles > 0)
       return;
-    last = std::move(it->second);
-    staged_.erase(it);
+    last = staged;
+    // An unlinked stage is no longer in the map, and a new file of the same name may be.
+    if (auto it = staged_.find(staged->remote_path); it != staged_.end() && it->second == staged)
+      staged_.erase(it);
   }
   // close() already flushed; this catches a writer that never called it (e.g. killed). A failure
   // here keeps the data in the pending area (WriteStage does that) since nobody can be told. After a
@@ -577,7 +617,7 @@ ftp::Status Operations::release(std::uint64_t handle) {
     handles_.erase(it);
   }
   if (file->staged)
-    drop_stage_if_unused(file->remote_path);
+    drop_stage_if_unused(file->staged);
   return {};
 }
 
@@ -604,7 +644,17 @@ ftp::Status Operations::mkdir(std::string_view path, mode_t mode) {
 
 ftp::Status Operations::unlink(std::string_view path) {
   const std::string key = remote(path);
+  // A file still open for writing: stop streaming into it first, so the server does not complete
+  // (or, on some servers, re-create) a file being deleted.
+  auto open_stage = staged(key);
+  if (open_stage)
+    open_stage->stage->stop_stream();
   auto status = client_.remove_file(key);
+  // A file made here and not uploaded yet exists only in its stage: removing it is done.
+  if (!status && open_stage && status.code() == ftp::Errc::not_found)
+    status = {};
+  if (open_stage && status)
+    forget_stage(open_stage);
   // Gone for sure only when the server said so; otherwise ask again next time.
   if (status)
     metadata_.remove(key);

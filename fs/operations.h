@@ -59,6 +59,9 @@ class Operations {
   Operations& operator=(const Operations&) = delete;
 
   ftp::Result<struct stat> getattr(std::string_view path);
+  // fstat of an open file that may have no name any more (unlinked while open): what its handle
+  // knows. A file unlinked while open for writing has st_nlink 0, as on a local filesystem.
+  ftp::Result<struct stat> getattr_open(std::uint64_t handle);
   ftp::Result<DirListing> readdir(std::string_view path);
   ftp::Result<std::string> readlink(std::string_view path);
   ftp::Status access(std::string_view path, int mask);
@@ -120,7 +123,10 @@ class Operations {
   ftp::Result<std::shared_ptr<StagedFile>> stage_for(std::string_view fuse_path,
                                                      const cache::FileAttributes* existing, bool truncate);
   std::shared_ptr<StagedFile> staged(const std::string& remote_path);
-  void drop_stage_if_unused(const std::string& remote_path);
+  // One handle of the stage is gone; the last one uploads what was not, and ends the stage.
+  void drop_stage_if_unused(const std::shared_ptr<StagedFile>& staged);
+  // The stage's file was unlinked while open: its handles keep it, without a name.
+  void forget_stage(const std::shared_ptr<StagedFile>& staged);
   ftp::Status flush_stage(StagedFile& staged);
   ftp::Result<std::uint64_t> add_handle(std::shared_ptr<OpenFile> file);
 

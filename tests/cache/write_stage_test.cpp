@@ -220,6 +220,28 @@ TEST_P(WriteStageTest, WritesAfterAFlushOfTheEmptyFileStillStream) {
   EXPECT_FALSE(stage->dirty());
 }
 
+// The file was removed while open (unlink): the stream into it stops, and nothing written before
+// or after reaches the server, now or at flush; reads still see it all.
+TEST_P(WriteStageTest, AnAbandonedStageUploadsNothing) {
+  auto stage = open_truncated("/f");
+  const std::string a = pattern(70000, 5), b = pattern(3000, 6);
+  ASSERT_FALSE(stage->write(0, a));
+  const int opens = target_.opens;
+  stage->stop_stream();
+  stage->abandon();
+  ASSERT_FALSE(stage->write(a.size(), b));
+  EXPECT_FALSE(stage->dirty());
+  ASSERT_FALSE(stage->flush());
+  EXPECT_EQ(target_.opens, opens) << "no upload after the abandon";
+  EXPECT_NE(target_.files["/f"], a + b);
+  EXPECT_EQ(stage->pending_file(), "");
+  std::string back(a.size() + b.size(), '\0');
+  std::size_t n = 0;
+  ASSERT_FALSE(stage->read(0, {back.data(), back.size()}, n));
+  EXPECT_EQ(n, back.size());
+  EXPECT_TRUE(back == a + b);
+}
+
 // A disk that never keeps up: the background writer refuses every streamed chunk, and the stage
 // writes them through the page cache itself. When the stream then fails at its end, the staging
 // copy is uploaded whole and must be exact.

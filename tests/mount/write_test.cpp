@@ -733,6 +733,36 @@ TEST_F(MountWriteTest, WritesAfterATruncatingOpenBypassThePageCache) {
   EXPECT_TRUE(read_text_file(srv() / "over.bin") == new_content) << diagnostics();
 }
 
+TEST_F(MountWriteTest, AFileUnlinkedWhileOpenIsGoneAndItsWritesGoNowhere) {
+  // As on a local filesystem: the name goes at once, the open descriptor keeps working, and closing
+  // it uploads nothing (before, the upload at close brought the file back, or the unlink failed).
+  // Both a file already streaming to the server and a small one that has not reached it yet.
+  ASSERT_NO_FATAL_FAILURE(mount());
+  for (const auto& [name, size] :
+       {std::pair<std::string, std::size_t>{"big.tmp", 3u << 20}, {"small.tmp", 10}}) {
+    SCOPED_TRACE(name);
+    const std::string first = random_bytes(size, 95);
+    const int fd = ::open((mnt() / name).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    ASSERT_EQ(::write(fd, first.data(), first.size()), static_cast<ssize_t>(first.size()))
+        << std::strerror(errno);
+    ASSERT_EQ(::unlink((mnt() / name).c_str()), 0) << std::strerror(errno) << diagnostics();
+    struct stat st {};
+    EXPECT_EQ(::stat((mnt() / name).c_str(), &st), -1);
+    EXPECT_EQ(errno, ENOENT);
+    const std::string more = "written after the unlink\n";
+    EXPECT_EQ(::write(fd, more.data(), more.size()), static_cast<ssize_t>(more.size()))
+        << std::strerror(errno);
+    std::string back(first.size() + more.size(), '\0');
+    EXPECT_EQ(::pread(fd, back.data(), back.size(), 0), static_cast<ssize_t>(back.size()))
+        << std::strerror(errno);
+    EXPECT_TRUE(back == first + more) << "the open file still reads what was written";
+    EXPECT_EQ(::close(fd), 0) << std::strerror(errno);
+    EXPECT_FALSE(stdfs::exists(srv() / name)) << diagnostics();
+    EXPECT_FALSE(stdfs::exists(mnt() / name));
+  }
+}
+
 TEST_F(MountWriteTest, ExclusiveCreateOfExistingFileIsEexist) {
   server_->write_file("there", "keep me");
   ASSERT_NO_FATAL_FAILURE(mount());
