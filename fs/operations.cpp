@@ -29,7 +29,7 @@ struct Operations::StagedFile {
   std::optional<std::chrono::system_clock::time_point> pending_mtime;
   // Unlinked while open: no longer under its path in staged_, never uploaded, gone at the last
   // release.
-  bool unlinked = false;
+  std::atomic<bool> unlinked{false};
 };
 
 struct Operations::OpenFile {
