@@ -59,8 +59,9 @@ class Operations {
   Operations& operator=(const Operations&) = delete;
 
   ftp::Result<struct stat> getattr(std::string_view path);
-  // fstat of an open file that may have no name any more (unlinked while open): what its handle
-  // knows. A file unlinked while open for writing has st_nlink 0, as on a local filesystem.
+  // A GETATTR that comes with a handle and without a path: the file was unlinked while open (the
+  // kernel sends one for lseek to SEEK_END; plain fstat comes without the handle, and libfuse answers
+  // it ESTALE). What the handle knows; st_nlink 0 for a file unlinked while open for writing.
   ftp::Result<struct stat> getattr_open(std::uint64_t handle);
   ftp::Result<DirListing> readdir(std::string_view path);
   ftp::Result<std::string> readlink(std::string_view path);

@@ -693,31 +693,26 @@ Result<std::vector<DirEntry>> AsioClient::list(std::string_view dir) {
   });
 }
 
-Result<DirEntry> AsioClient::stat(std::string_view path) {
+Result<DirEntry> AsioClient::stat_with(std::string_view path,
+                                       Awaitable<Result<DirEntry>> (Session::*how)(std::string_view)) {
   if (auto bad = check_name(path); !bad)
     return bad.error();
   using R = Result<DirEntry>;
-  return run<R>([this, path]() -> Awaitable<R> {
-    co_return co_await with_session<R>([path](Session& s) { return s.stat(path); }, true);
+  return run<R>([this, path, how]() -> Awaitable<R> {
+    co_return co_await with_session<R>([path, how](Session& s) { return (s.*how)(path); }, true);
   });
+}
+
+Result<DirEntry> AsioClient::stat(std::string_view path) {
+  return stat_with(path, &Session::stat);
 }
 
 Result<DirEntry> AsioClient::stat_unlisted(std::string_view path) {
-  if (auto bad = check_name(path); !bad)
-    return bad.error();
-  using R = Result<DirEntry>;
-  return run<R>([this, path]() -> Awaitable<R> {
-    co_return co_await with_session<R>([path](Session& s) { return s.stat_unlisted(path); }, true);
-  });
+  return stat_with(path, &Session::stat_unlisted);
 }
 
 Result<DirEntry> AsioClient::stat_size(std::string_view path) {
-  if (auto bad = check_name(path); !bad)
-    return bad.error();
-  using R = Result<DirEntry>;
-  return run<R>([this, path]() -> Awaitable<R> {
-    co_return co_await with_session<R>([path](Session& s) { return s.stat_size(path); }, true);
-  });
+  return stat_with(path, &Session::stat_size);
 }
 
 Result<std::unique_ptr<Download>> AsioClient::download(std::string_view path, std::uint64_t offset) {

@@ -87,6 +87,9 @@ class AsioClient final : public Client {
   Awaitable<R> with_session(Op op, bool idempotent);
   // download() and download_if_spare(): REST+RETR on a session leased with acquire() or, when
   // spare_only, with try_acquire_spare().
+  // One of the session's ways to ask for a path's attributes, on a pooled session, with retries.
+  Result<DirEntry> stat_with(std::string_view path,
+                             Awaitable<Result<DirEntry>> (Session::*how)(std::string_view));
   Result<std::unique_ptr<Download>> start_download(std::string_view path, std::uint64_t offset,
                                                    bool spare_only);
   // upload() and upload_if_spare(): STOR/APPE, started in the background on a session leased with
