@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <list>
 #include <mutex>
 #include <unordered_map>
@@ -124,6 +125,7 @@ struct BlockCache::Impl {
   std::list<DiskEntry> disk_lru;
   std::unordered_map<std::string, std::list<DiskEntry>::iterator> disk_index;
   std::uint64_t disk_bytes = 0;
+  std::uint64_t disk_writes = 0;
   std::uint64_t hits = 0;
   std::uint64_t misses = 0;
   // Bumped by invalidate(), so work done outside the lock can tell it may have raced one.
@@ -225,32 +227,58 @@ bool BlockCache::has_disk_tier() const {
 }
 
 void BlockCache::put_on_disk(const BlockKey& key, const BlockData& data, std::uint64_t epoch) {
-  if (!data || impl_->config.disk_dir.empty())
+  put_run_on_disk(key, std::span<const BlockData>(&data, 1), epoch);
+}
+
+void BlockCache::put_run_on_disk(const BlockKey& first, std::span<const BlockData> run, std::uint64_t epoch) {
+  if (impl_->config.disk_dir.empty())
     return;
-  const std::string key_string = block_key_string(key);
+  // Blocks already on disk are skipped: the rest go in runs of consecutive ones.
+  std::vector<std::pair<BlockKey, std::vector<const BlockBytes*>>> writes;
   {
     std::lock_guard lock(impl_->mutex);
-    if (epoch != impl_->epoch || impl_->disk_index.contains(key_string))
+    if (epoch != impl_->epoch)
       return;
-  }
-  if (const std::error_code ec = impl_->disk.write(key, *data)) {
-    log_debug("writing cached block {} #{}: {}", key.path, key.index, ec.message());
-    return;
-  }
-  std::vector<BlockKey> doomed;
-  {
-    std::lock_guard lock(impl_->mutex);
-    // An invalidate() during the write may have been for this path: the copy is not kept then.
-    if (epoch != impl_->epoch) {
-      doomed.push_back(key);
-    } else if (!impl_->disk_index.contains(key_string)) {
-      impl_->disk_lru.push_front({key_string, key, data->size()});
-      impl_->disk_index[key_string] = impl_->disk_lru.begin();
-      impl_->disk_bytes += data->size();
-      doomed = impl_->evict_disk_locked();
+    for (std::size_t i = 0; i < run.size(); ++i) {
+      BlockKey key{first.path, first.version, first.index + i};
+      if (!run[i] || impl_->disk_index.contains(block_key_string(key))) {
+        writes.emplace_back();  // ends the current run
+        continue;
+      }
+      if (writes.empty() || writes.back().second.empty())
+        writes.emplace_back(std::move(key), std::vector<const BlockBytes*>{});
+      writes.back().second.push_back(run[i].get());
     }
   }
-  impl_->remove_from_disk(doomed);
+  for (const auto& [key, blocks] : writes) {
+    if (blocks.empty())
+      continue;
+    if (const std::error_code ec = impl_->disk.write_run(key, blocks)) {
+      log_debug("writing cached blocks {} #{}..{}: {}", key.path, key.index, key.index + blocks.size() - 1,
+                ec.message());
+      continue;
+    }
+    std::vector<BlockKey> doomed;
+    {
+      std::lock_guard lock(impl_->mutex);
+      ++impl_->disk_writes;
+      for (std::size_t i = 0; i < blocks.size(); ++i) {
+        BlockKey block{key.path, key.version, key.index + i};
+        std::string key_string = block_key_string(block);
+        // An invalidate() during the write may have been for this path: the copy is not kept then.
+        if (epoch != impl_->epoch) {
+          doomed.push_back(std::move(block));
+        } else if (!impl_->disk_index.contains(key_string)) {
+          impl_->disk_lru.push_front({std::move(key_string), std::move(block), blocks[i]->size()});
+          impl_->disk_index[impl_->disk_lru.front().key_string] = impl_->disk_lru.begin();
+          impl_->disk_bytes += blocks[i]->size();
+        }
+      }
+      auto evicted = impl_->evict_disk_locked();
+      std::move(evicted.begin(), evicted.end(), std::back_inserter(doomed));
+    }
+    impl_->remove_from_disk(doomed);
+  }
 }
 
 void BlockCache::count_use(const BlockKey& key) {
@@ -298,7 +326,7 @@ void BlockCache::invalidate(std::string_view path) {
 
 BlockCacheStats BlockCache::stats() const {
   std::lock_guard lock(impl_->mutex);
-  return {impl_->hits, impl_->misses, impl_->memory_bytes, impl_->disk_bytes};
+  return {impl_->hits, impl_->misses, impl_->memory_bytes, impl_->disk_bytes, impl_->disk_writes};
 }
 
 }  // namespace cache

@@ -42,6 +42,7 @@ struct BlockCacheStats {
   std::uint64_t misses = 0;
   std::uint64_t memory_bytes = 0;
   std::uint64_t disk_bytes = 0;
+  std::uint64_t disk_writes = 0;  // write requests to the disk tier (a run of blocks is one)
 };
 
 using BlockData = std::shared_ptr<const BlockBytes>;
@@ -85,6 +86,8 @@ class BlockCache {
   // Writes a block to the disk tier only (the memory tier got it earlier), unless an invalidate()
   // happened since `epoch` was read; then the copy might be of a replaced file and is not kept.
   void put_on_disk(const BlockKey& key, const BlockData& data, std::uint64_t epoch);
+  // The same for blocks `first`, first.index + 1, ... of one version, written to disk together.
+  void put_run_on_disk(const BlockKey& first, std::span<const BlockData> run, std::uint64_t epoch);
   bool has_disk_tier() const;
   // A reader used the block without get() (it fetched it, or waited for the fetch): counts like a
   // get() for release().

@@ -3,14 +3,17 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <utility>
+#include <vector>
 
 #include "cache/block_key.h"
 
@@ -83,6 +86,36 @@ std::error_code write_all(int fd, const char* p, std::size_t n, off_t offset, bo
     p += w;
     n -= static_cast<std::size_t>(w);
     offset += w;
+  }
+  return {};
+}
+
+// Writes blocks to consecutive places from `offset` with pwritev (the last one padded to whole pages
+// when `direct`), going on after a short write.
+std::error_code write_blocks(int fd, std::span<const BlockBytes* const> blocks, off_t offset, bool direct) {
+  std::vector<iovec> iov;
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    const bool last = i + 1 == blocks.size();
+    iov.push_back({const_cast<char*>(blocks[i]->data()),
+                   direct && last ? padded_length(blocks[i]->size()) : blocks[i]->size()});
+  }
+  std::size_t at = 0;
+  while (at < iov.size()) {
+    const int count = static_cast<int>(std::min<std::size_t>(iov.size() - at, IOV_MAX));
+    const ssize_t w = ::pwritev(fd, iov.data() + at, count, offset);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return last_error();
+    }
+    offset += w;
+    auto left = static_cast<std::size_t>(w);
+    while (at < iov.size() && left >= iov[at].iov_len)
+      left -= iov[at++].iov_len;
+    if (left > 0) {
+      iov[at].iov_base = static_cast<char*>(iov[at].iov_base) + left;
+      iov[at].iov_len -= left;
+    }
   }
   return {};
 }
@@ -258,40 +291,47 @@ std::vector<DiskTier::Found> DiskTier::scan() {
   return found;
 }
 
-std::error_code DiskTier::append_record(OpenVersion& files, std::uint64_t index, std::uint64_t length,
-                                        bool removed) {
+std::error_code DiskTier::append_records(OpenVersion& files, std::uint64_t first_index,
+                                         std::span<const std::uint64_t> lengths, bool removed) {
   std::string bytes;
-  put_raw<std::uint64_t>(bytes, removed ? (index | kRemoved) : index);
-  put_raw<std::uint64_t>(bytes, length);
+  for (std::size_t i = 0; i < lengths.size(); ++i) {
+    const std::uint64_t index = first_index + i;
+    put_raw<std::uint64_t>(bytes, removed ? (index | kRemoved) : index);
+    put_raw<std::uint64_t>(bytes, lengths[i]);
+  }
   return write_all(files.journal, bytes.data(), bytes.size(), 0, true);
 }
 
-std::error_code DiskTier::write(const BlockKey& key, const BlockBytes& data) {
-  const VersionFiles files = files_for(key);
+std::error_code DiskTier::write_run(const BlockKey& first, std::span<const BlockBytes* const> blocks) {
+  if (blocks.empty())
+    return {};
+  const VersionFiles files = files_for(first);
   std::lock_guard lock(mutex_);
   std::error_code ec;
-  auto version = open_version_locked(files, key, true, ec);
+  auto version = open_version_locked(files, first, true, ec);
   if (!version)
     return ec;
+  const auto offset = static_cast<off_t>(first.index * block_size_);
   // Under O_DIRECT lengths are whole pages: the last block's padding (zeroed by BlockBytes) goes to
   // disk too, past the length the journal records.
-  const auto offset = static_cast<off_t>(key.index * block_size_);
-  std::error_code wec = write_all(version->data, data.data(),
-                                  version->direct ? padded_length(data.size()) : data.size(), offset, false);
+  std::error_code wec = write_blocks(version->data, blocks, offset, version->direct);
   if (version->direct && wec == std::errc::invalid_argument) {
     // The filesystem took O_DIRECT at open but not for writes: buffered from now on.
     direct_ = false;
     forget_open_locked(files);
-    if (!(version = open_version_locked(files, key, true, ec)))
+    if (!(version = open_version_locked(files, first, true, ec)))
       return ec;
-    wec = write_all(version->data, data.data(), data.size(), offset, false);
+    wec = write_blocks(version->data, blocks, offset, false);
   }
   if (wec)
     return wec;
   // Journaled only once the bytes are in the data file.
-  if (auto jec = append_record(*version, key.index, data.size(), false))
+  std::vector<std::uint64_t> lengths;
+  for (const BlockBytes* b : blocks)
+    lengths.push_back(b->size());
+  if (auto jec = append_records(*version, first.index, lengths, false))
     return jec;
-  ++live_[files.journal.string()];
+  live_[files.journal.string()] += blocks.size();
   return {};
 }
 
@@ -344,7 +384,8 @@ void DiskTier::remove(const BlockKey& key) {
     // Gives the space back now; a failure only delays that until the version's last block goes.
     (void)::fallocate(version->data, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                       static_cast<off_t>(key.index * block_size_), static_cast<off_t>(block_size_));
-    (void)append_record(*version, key.index, 0, true);
+    const std::uint64_t none[] = {0};
+    (void)append_records(*version, key.index, none, true);
   }
 }
 

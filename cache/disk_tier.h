@@ -23,6 +23,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -44,8 +45,11 @@ class DiskTier {
   // (unreadable journals, data files without one, files of another block size, temporary files).
   std::vector<Found> scan();
 
-  std::error_code write(const BlockKey& key, const BlockBytes& data);
-  // Reads a block that write() or scan() reported; data.size() is its length.
+  // Writes consecutive blocks of one version, `first` and those after it, with one system call:
+  // a cold read stores its blocks in runs, and each disk request has a cost of its own (on a
+  // virtual disk, an exit to the hypervisor). All but the last block are block_size long.
+  std::error_code write_run(const BlockKey& first, std::span<const BlockBytes* const> blocks);
+  // Reads a block that write_run() or scan() reported; data.size() is its length.
   std::error_code read(const BlockKey& key, BlockBytes& data);
   void remove(const BlockKey& key);
 
@@ -69,7 +73,8 @@ class DiskTier {
   std::shared_ptr<OpenVersion> open_version_locked(const VersionFiles& files, const BlockKey& key,
                                                    bool create, std::error_code& ec);
   void forget_open_locked(const VersionFiles& files);
-  std::error_code append_record(OpenVersion& files, std::uint64_t index, std::uint64_t length, bool removed);
+  std::error_code append_records(OpenVersion& files, std::uint64_t first_index,
+                                 std::span<const std::uint64_t> lengths, bool removed);
 
   const std::filesystem::path dir_;
   const std::size_t block_size_;

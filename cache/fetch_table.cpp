@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <utility>
+#include <vector>
 
 #include "cache/block_key.h"
 #include "cache/file_reader.h"
@@ -125,17 +126,35 @@ void FetchTable::run_stores() {
   // O_DIRECT (cache/disk_tier.h): little CPU, mostly waiting for the disk. The lowest normal
   // priority still gets a turn now and then on busy CPUs, where SCHED_IDLE would starve it.
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
+  // Whether `next` is the block after `last`, of the same version in the same cache, put in memory
+  // in the same epoch.
+  const auto continues = [](const Store& last, const Store& next) {
+    return next.blocks == last.blocks && next.epoch == last.epoch && next.key.index == last.key.index + 1 &&
+           next.key.version == last.key.version && next.key.path == last.key.path;
+  };
   std::unique_lock lock(store_mutex_);
   while (true) {
     store_cv_.wait(lock, [&] { return stopping_ || !stores_.empty(); });
     if (stores_.empty())
       return;  // stopping, and everything queued is stored
-    Store s = std::move(stores_.front());
-    stores_.pop_front();
+    // What is queued of consecutive blocks goes to disk in one write: a reader faster than the
+    // disk (or than the CPU time this thread gets) leaves a run of them here.
+    std::vector<Store> run;
+    std::size_t run_bytes = 0;
+    while (!stores_.empty() && run_bytes < kMaxRunBytes &&
+           (run.empty() || continues(run.back(), stores_.front()))) {
+      run_bytes += stores_.front().data->size();
+      run.push_back(std::move(stores_.front()));
+      stores_.pop_front();
+    }
     lock.unlock();
-    s.blocks->put_on_disk(s.key, s.data, s.epoch);
+    std::vector<BlockData> data;
+    for (auto& s : run)
+      data.push_back(std::move(s.data));
+    run.front().blocks->put_run_on_disk(run.front().key, data, run.front().epoch);
+    data.clear();  // the buffers go back before the lock is taken again
     lock.lock();
-    queued_bytes_ -= s.data->size();
+    queued_bytes_ -= run_bytes;
   }
 }
 

@@ -91,6 +91,7 @@ class FetchTable {
   // memory tier only (the disk tier keeps what spare CPU and disk could write; on a real network
   // link with idle CPU, that is everything).
   static constexpr std::size_t kMaxQueuedBytes = 16u << 20;
+  static constexpr std::size_t kMaxRunBytes = 4u << 20;  // written with one system call at most
   std::mutex store_mutex_;
   std::condition_variable store_cv_;
   std::deque<Store> stores_;

@@ -209,6 +209,69 @@ TEST(BlockCacheTest, BlocksOfOneVersionShareOneDataFile) {
   }
 }
 
+TEST(BlockCacheTest, ARunOfBlocksGoesToDiskInOneWriteAndComesBackExact) {
+  // Page-sized blocks take the O_DIRECT path where the filesystem allows it; the run's last block
+  // is the file's short one, padded on disk.
+  testsupport::TempDir dir("ftpfs-blockcache");
+  const BlockCacheConfig c = config(8192, 1 << 20, dir.path());
+  const std::uint64_t size = 5 * 8192 + 300;
+  std::vector<BlockData> run;
+  for (std::uint64_t i = 0; i < 6; ++i)
+    run.push_back(bytes(i < 5 ? 8192 : 300, static_cast<char>('a' + i)));
+  {
+    BlockCache cache(c);
+    cache.put_run_on_disk(key("/run", 0, size), run, cache.epoch());
+    EXPECT_EQ(cache.stats().disk_writes, 1u);
+    EXPECT_EQ(cache.stats().disk_bytes, size);
+  }
+  BlockCache reopened(c);
+  EXPECT_EQ(reopened.stats().disk_bytes, size);
+  for (std::uint64_t i = 0; i < 6; ++i) {
+    auto got = reopened.get(key("/run", i, size));
+    ASSERT_NE(got, nullptr) << i;
+    EXPECT_EQ(testsupport::bytes_of(*got), testsupport::bytes_of(*run[i])) << i;
+  }
+}
+
+TEST(BlockCacheTest, ARunSkipsBlocksAlreadyOnDiskAndWritesTheRestAroundThem) {
+  testsupport::TempDir dir("ftpfs-blockcache");
+  const BlockCacheConfig c = config(100, 100, dir.path());
+  const std::uint64_t size = 600;
+  std::vector<BlockData> run;
+  for (std::uint64_t i = 0; i < 6; ++i)
+    run.push_back(bytes(100, static_cast<char>('a' + i)));
+  {
+    BlockCache cache(c);
+    cache.put(key("/gap", 2, size), bytes(100, 'Z'));  // this copy stays: the run's is not written
+    const auto before = cache.stats().disk_writes;
+    cache.put_run_on_disk(key("/gap", 0, size), run, cache.epoch());
+    EXPECT_EQ(cache.stats().disk_writes - before, 2u);  // blocks 0-1, then 3-5
+    EXPECT_EQ(cache.stats().disk_bytes, size);
+  }
+  BlockCache reopened(c);
+  EXPECT_EQ(reopened.stats().disk_bytes, size);
+  for (std::uint64_t i = 0; i < 6; ++i) {
+    auto got = reopened.get(key("/gap", i, size));
+    ASSERT_NE(got, nullptr) << i;
+    EXPECT_EQ(testsupport::bytes_of(*got), std::vector<char>(100, i == 2 ? 'Z' : static_cast<char>('a' + i)))
+        << i;
+  }
+  // Each block was counted once: removing them all leaves no data file behind.
+  reopened.invalidate("/gap");
+  EXPECT_EQ(count_data_files(dir.path()), 0u);
+}
+
+TEST(BlockCacheTest, ARunPutAfterAnInvalidateIsNotKept) {
+  testsupport::TempDir dir("ftpfs-blockcache");
+  BlockCache cache(config(100, 100, dir.path()));
+  const std::uint64_t epoch = cache.epoch();
+  cache.invalidate("/gone");
+  const std::vector<BlockData> run{bytes(100, 'a'), bytes(100, 'b')};
+  cache.put_run_on_disk(key("/gone", 0, 200), run, epoch);
+  EXPECT_FALSE(cache.contains(key("/gone", 0, 200)));
+  EXPECT_EQ(cache.stats().disk_bytes, 0u);
+}
+
 TEST(BlockCacheTest, EvictedBlocksStayGoneAfterARemount) {
   testsupport::TempDir dir("ftpfs-blockcache");
   {

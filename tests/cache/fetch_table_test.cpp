@@ -81,4 +81,45 @@ TEST(FetchTableTest, StoredBlockIsInMemoryAtOnceAndOnDiskAfterTheTable) {
   EXPECT_EQ(testsupport::bytes_of(*stored), std::vector<char>(4096, 'x'));
 }
 
+TEST(FetchTableTest, StoresOfTwoFilesInterleavedLandOnDiskEachAtItsPlace) {
+  // The store thread writes runs of consecutive blocks of one file together; blocks of another file
+  // queued in between must end a run, not join it.
+  testsupport::TempDir dir;
+  cache::BlockCacheConfig config;
+  config.block_size = 4096;
+  config.memory_budget = 1 << 20;
+  config.disk_dir = dir.path() / "blocks";
+  constexpr std::uint64_t kBlocks = 24;
+  const auto block_key = [](const std::string& path, std::uint64_t i) {
+    return BlockKey{path, {kBlocks * 4096, 1}, i};
+  };
+  const auto fill = [](const std::string& path, std::uint64_t i) {
+    return static_cast<char>((path == "/a" ? 'a' : 'A') + i);
+  };
+  {
+    cache::BlockCache blocks(config);
+    FetchTable table;
+    // Three blocks of one file at a time, then three of the other's.
+    for (std::uint64_t first = 0; first < kBlocks; first += 3) {
+      for (const std::string path : {"/a", "/b"}) {
+        for (std::uint64_t index = first; index < first + 3; ++index) {
+          auto claim = table.join_or_claim(block_key(path, index)).claim;
+          ASSERT_TRUE(claim);
+          claim.finish_and_store(blocks, block_key(path, index),
+                                 testsupport::block_of(4096, fill(path, index)));
+        }
+      }
+    }
+  }  // the table's destructor writes whatever is still queued
+  cache::BlockCache remounted(config);
+  EXPECT_EQ(remounted.stats().disk_bytes, 2 * kBlocks * 4096);
+  for (const std::string path : {"/a", "/b"}) {
+    for (std::uint64_t i = 0; i < kBlocks; ++i) {
+      auto stored = remounted.get(block_key(path, i));
+      ASSERT_NE(stored, nullptr) << path << " " << i;
+      EXPECT_EQ(testsupport::bytes_of(*stored), std::vector<char>(4096, fill(path, i))) << path << " " << i;
+    }
+  }
+}
+
 }  // namespace
