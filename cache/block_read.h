@@ -26,10 +26,15 @@ class QueuedBlock {
  public:
   // Queues a buffer of `length` bytes on the stream. For the file's last block (`last`) a one-byte
   // probe follows, which sees the data's end: the transfer then completes with the server's 226
-  // instead of an ABOR when the stream is dropped.
-  QueuedBlock(BlockCache& blocks, ByteStream& stream, std::uint64_t index, std::size_t length, bool last)
+  // instead of an ABOR when the stream is dropped. A `quiet` block's arrival alone does not wake a
+  // collect() waiting for it (ByteStream::queue_quiet).
+  QueuedBlock(BlockCache& blocks, ByteStream& stream, std::uint64_t index, std::size_t length, bool last,
+              bool quiet = false)
       : index_(index), length_(length), last_(last), data_(blocks.new_block(length)) {
-    stream.queue({data_->data(), length_});
+    if (quiet && !last)
+      stream.queue_quiet({data_->data(), length_});
+    else
+      stream.queue({data_->data(), length_});
     if (last_)
       stream.queue({probe_, sizeof probe_});
   }

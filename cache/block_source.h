@@ -24,6 +24,9 @@ class ByteStream {
   virtual ~ByteStream() = default;
   // The buffer must stay valid until next() returned it, or until the stream is destroyed.
   virtual void queue(std::span<char> buf) = 0;
+  // Like queue(), but filling this buffer need not wake a next() that waits for it: the fill of a
+  // later buffer queued with queue(), or of the last one queued, the end and an error do.
+  virtual void queue_quiet(std::span<char> buf) { queue(buf); }
   // The oldest queued buffer's byte count: its size, or less at the verified end of the data (0 for
   // a buffer queued after the end).
   virtual std::error_code next(std::size_t& n) = 0;

@@ -38,6 +38,9 @@ constexpr std::uint64_t kOvertakeSlack = 2u << 20;
 // only read again from the disk tier.
 constexpr std::uint64_t kReleaseLag = 4u << 20;
 
+// The largest read request the kernel sends (fs/fuse_adapter.cpp): its readahead window.
+constexpr std::uint64_t kKernelRequest = 1u << 20;
+
 }  // namespace
 
 struct FileReader::Impl {
@@ -262,6 +265,7 @@ struct FileReader::Impl {
   // Blocks a worker keeps queued on its stream, so the connection is received into while the
   // worker hands the oldest one on.
   std::size_t pipeline_blocks() const { return std::max<std::size_t>(2, (1u << 20) / block_size); }
+  std::size_t wake_group_blocks() const { return std::max<std::size_t>(1, kKernelRequest / block_size); }
 
   void run_worker(Worker& w) {
     std::unique_ptr<ByteStream> stream;
@@ -322,8 +326,13 @@ struct FileReader::Impl {
           stream_block = job.index;
         }
         const std::uint64_t index = job.index;
-        auto block =
-            std::make_unique<QueuedBlock>(blocks, *stream, index, length_of(index), index + 1 == block_count);
+        // Blocks are handed on in groups of a kernel request's size, which a reader waits for as a
+        // whole anyway: one wake-up of this thread per group, not per block (each costs the I/O
+        // thread a system call). A block queued when none is in flight wakes alone: a reader may be
+        // waiting for just that one.
+        const bool quiet = !in_flight.empty() && (index + 1) % wake_group_blocks() != 0;
+        auto block = std::make_unique<QueuedBlock>(blocks, *stream, index, length_of(index),
+                                                   index + 1 == block_count, quiet);
         in_flight.push_back({std::move(job), std::move(block), generation});
         ++stream_block;
       }

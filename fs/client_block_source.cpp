@@ -7,6 +7,7 @@ class DownloadStream final : public cache::ByteStream {
  public:
   explicit DownloadStream(std::unique_ptr<ftp::Download> download) : download_(std::move(download)) {}
   void queue(std::span<char> buf) override { download_->queue(buf); }
+  void queue_quiet(std::span<char> buf) override { download_->queue_quiet(buf); }
   std::error_code next(std::size_t& n) override {
     auto result = download_->next();
     n = result ? *result : 0;

@@ -133,9 +133,32 @@ class AsioClient::AsioDownload final : public Download {
     return take_front(true);
   }
 
-  void queue(std::span<char> buf) override {
+  void queue(std::span<char> buf) override { add(buf, true); }
+  void queue_quiet(std::span<char> buf) override { add(buf, false); }
+
+  Result<std::size_t> next() override { return take_front(false); }
+
+  void cancel() override {
+    {
+      std::lock_guard lock(mutex_);
+      canceled_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  std::uint64_t offset() const override { return offset_.load(); }
+
+ private:
+  struct Pending {
+    std::span<char> buf;
+    std::size_t filled = 0;
+    bool done = false;
+    bool wake = true;  // its fill wakes a waiting next() (queue_quiet: only when it is the last)
+  };
+
+  void add(std::span<char> buf, bool wake) {
     std::lock_guard lock(mutex_);
-    pending_.push_back({buf, 0, false});
+    pending_.push_back({buf, 0, false, wake});
     if (error_.code || ended_ || stopping_) {
       pending_.back().done = true;
       return;
@@ -156,25 +179,6 @@ class AsioClient::AsioDownload final : public Download {
       });
     }
   }
-
-  Result<std::size_t> next() override { return take_front(false); }
-
-  void cancel() override {
-    {
-      std::lock_guard lock(mutex_);
-      canceled_ = true;
-    }
-    cv_.notify_all();
-  }
-
-  std::uint64_t offset() const override { return offset_.load(); }
-
- private:
-  struct Pending {
-    std::span<char> buf;
-    std::size_t filled = 0;
-    bool done = false;
-  };
 
   // Waits for the oldest queued buffer. A buffer the data did not fill because of a failure is the
   // failure, unless `partial` asks for the bytes that did arrive.
@@ -209,14 +213,16 @@ class AsioClient::AsioDownload final : public Download {
       if (n && *n > 0) {
         offset_ += *n;
         client_.bytes_down_ += *n;
-        bool filled = false;
+        bool wake = false;
         {
           std::lock_guard lock(mutex_);
           auto it = std::find_if(pending_.begin(), pending_.end(), [](const Pending& p) { return !p.done; });
           it->filled += *n;
-          filled = it->done = it->filled == it->buf.size();
+          it->done = it->filled == it->buf.size();
+          // A quiet buffer wakes the waiter only as the last one queued: no later fill would.
+          wake = it->done && (it->wake || std::next(it) == pending_.end());
         }
-        if (filled)
+        if (wake)
           cv_.notify_all();
         continue;
       }

@@ -35,6 +35,11 @@ class Download {
   virtual Result<std::size_t> read(std::span<char> buf) = 0;
   // The buffer must stay valid until next() returned it, or until the download is destroyed.
   virtual void queue(std::span<char> buf) = 0;
+  // Like queue(), but filling this buffer need not wake a next() that waits for it: the fill of a
+  // later buffer queued with queue(), or of the last one queued, the end and an error do. A caller
+  // that hands buffers on in groups wakes once per group then; each wake-up is a system call on the
+  // thread that receives the data.
+  virtual void queue_quiet(std::span<char> buf) { queue(buf); }
   // The oldest queued buffer's byte count: its size, or less at the verified end of the file (0 for
   // buffers queued after the end). An error when its bytes did not all arrive.
   virtual Result<std::size_t> next() = 0;

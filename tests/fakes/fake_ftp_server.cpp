@@ -447,11 +447,13 @@ std::string FakeFtpServer::transfer(Connection& c, const std::string& verb, cons
   std::optional<std::size_t> drop_after;
   std::optional<std::size_t> drop_upload_after;
   std::size_t upload_rate = 0;
+  std::size_t download_rate = 0;
   bool full = false;
   {
     std::lock_guard lock(mutex_);
     drop_after = faults_.drop_data_after_bytes;
     upload_rate = faults_.slow_stor_bytes_per_second;
+    download_rate = verb == "RETR" ? faults_.slow_retr_bytes_per_second : 0;
     full = faults_.stor_552;
     if ((verb == "STOR" || verb == "APPE") && faults_.drop_stor_after_bytes && !fired_stor_drop_) {
       drop_upload_after = faults_.drop_stor_after_bytes;
@@ -531,7 +533,18 @@ std::string FakeFtpServer::transfer(Connection& c, const std::string& verb, cons
 
   const bool dropping = drop_after && *drop_after < payload.size();
   const std::size_t to_send = dropping ? *drop_after : payload.size();
-  const bool sent = send_all(data, payload.data(), to_send);
+  bool sent = true;
+  if (download_rate == 0) {
+    sent = send_all(data, payload.data(), to_send);
+  } else {
+    // Small pieces at a steady pace, as over a slow link.
+    const std::size_t piece = download_rate / 100 + 1;
+    for (std::size_t at = 0; sent && at < to_send; at += piece) {
+      const std::size_t n = std::min(piece, to_send - at);
+      sent = send_all(data, payload.data() + at, n);
+      std::this_thread::sleep_for(std::chrono::microseconds(1000000ull * n / download_rate));
+    }
+  }
   ::shutdown(data, SHUT_WR);
   ::close(data);
   if (!sent || dropping)

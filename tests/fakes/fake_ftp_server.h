@@ -38,6 +38,8 @@ class FakeFtpServer {
     std::optional<std::size_t> drop_stor_after_bytes;
     // STOR/APPE: read the data no faster than this (a slow link or disk); 0 = as fast as it comes.
     std::size_t slow_stor_bytes_per_second = 0;
+    // RETR: send the data no faster than this; 0 = as fast as the client takes it.
+    std::size_t slow_retr_bytes_per_second = 0;
     // Address written into 227 replies, e.g. a private one as a server behind NAT sends.
     std::string pasv_host = "127,0,0,1";
     int max_connections = 0;  // more concurrent control connections get

@@ -544,6 +544,46 @@ TEST_F(AsioClientTest, PipelinedDownloadFillsQueuedBuffersInOrderAndEndsVerified
   EXPECT_EQ(*end, 0u);
 }
 
+TEST_F(AsioClientTest, QuietBuffersArriveInOrderAndTheLastOneQueuedWakesTheWaiter) {
+  // The file goes on past the buffers, so no end of data wakes anyone: only the rule that the last
+  // queued buffer's fill wakes a waiter, quiet or not. The data comes slowly, so next() waits.
+  const std::string content = pattern(400000);
+  server_.add_file("/f", content);
+  FakeFtpServer::Faults faults;
+  faults.slow_retr_bytes_per_second = 500000;
+  server_.set_faults(faults);
+  auto c = config();
+  c.data_timeout = 20000ms;  // a missed wake-up must show as a hang, not end in a timeout
+  auto client = connect(c);
+  ASSERT_TRUE(client);
+  auto d = client->download("/f", 0);
+  ASSERT_TRUE(d) << d.error().message();
+  std::vector<std::vector<char>> bufs(5, std::vector<char>(30000));
+  (*d)->queue_quiet(bufs[0]);
+  (*d)->queue(bufs[1]);  // a group's end
+  (*d)->queue_quiet(bufs[2]);
+  (*d)->queue_quiet(bufs[3]);
+  (*d)->queue_quiet(bufs[4]);  // the last one queued: its fill wakes although quiet
+  auto collected = std::async(std::launch::async, [&] {
+    std::vector<std::size_t> got;
+    for (std::size_t i = 0; i < bufs.size(); ++i) {
+      auto n = (*d)->next();
+      got.push_back(n ? *n : 0);
+    }
+    return got;
+  });
+  const bool woke = collected.wait_for(5s) == std::future_status::ready;
+  if (!woke)
+    (*d)->cancel();  // lets the waiting thread go before failing
+  ASSERT_TRUE(woke) << "next() still waits for a quiet buffer that arrived";
+  EXPECT_EQ(collected.get(), std::vector<std::size_t>(5, 30000));
+  for (std::size_t i = 0; i < bufs.size(); ++i) {
+    EXPECT_TRUE(
+        std::equal(bufs[i].begin(), bufs[i].end(), content.begin() + static_cast<std::ptrdiff_t>(i * 30000)))
+        << i;
+  }
+}
+
 TEST_F(AsioClientTest, CancelledWaitOnAStalledDownloadReturnsAtOnce) {
   server_.add_file("/f", pattern(200000));
   server_.add_file("/g", "after");
