@@ -209,6 +209,18 @@ TEST(BlockCacheTest, BlocksOfOneVersionShareOneDataFile) {
   }
 }
 
+// A new cache on the directory of `c` holds exactly the file's blocks, with these bytes.
+void expect_blocks_after_remount(const BlockCacheConfig& c, const std::string& path, std::uint64_t size,
+                                 const std::vector<std::vector<char>>& expected) {
+  BlockCache reopened(c);
+  EXPECT_EQ(reopened.stats().disk_bytes, size);
+  for (std::uint64_t i = 0; i < expected.size(); ++i) {
+    auto got = reopened.get(key(path, i, size));
+    ASSERT_NE(got, nullptr) << i;
+    EXPECT_EQ(testsupport::bytes_of(*got), expected[i]) << i;
+  }
+}
+
 TEST(BlockCacheTest, ARunOfBlocksGoesToDiskInOneWriteAndComesBackExact) {
   // Page-sized blocks take the O_DIRECT path where the filesystem allows it; the run's last block
   // is the file's short one, padded on disk.
@@ -216,21 +228,18 @@ TEST(BlockCacheTest, ARunOfBlocksGoesToDiskInOneWriteAndComesBackExact) {
   const BlockCacheConfig c = config(8192, 1 << 20, dir.path());
   const std::uint64_t size = 5 * 8192 + 300;
   std::vector<BlockData> run;
-  for (std::uint64_t i = 0; i < 6; ++i)
+  std::vector<std::vector<char>> expected;
+  for (std::uint64_t i = 0; i < 6; ++i) {
     run.push_back(bytes(i < 5 ? 8192 : 300, static_cast<char>('a' + i)));
+    expected.push_back(testsupport::bytes_of(*run.back()));
+  }
   {
     BlockCache cache(c);
     cache.put_run_on_disk(key("/run", 0, size), run, cache.epoch());
     EXPECT_EQ(cache.stats().disk_writes, 1u);
     EXPECT_EQ(cache.stats().disk_bytes, size);
   }
-  BlockCache reopened(c);
-  EXPECT_EQ(reopened.stats().disk_bytes, size);
-  for (std::uint64_t i = 0; i < 6; ++i) {
-    auto got = reopened.get(key("/run", i, size));
-    ASSERT_NE(got, nullptr) << i;
-    EXPECT_EQ(testsupport::bytes_of(*got), testsupport::bytes_of(*run[i])) << i;
-  }
+  expect_blocks_after_remount(c, "/run", size, expected);
 }
 
 TEST(BlockCacheTest, ARunSkipsBlocksAlreadyOnDiskAndWritesTheRestAroundThem) {
@@ -238,8 +247,11 @@ TEST(BlockCacheTest, ARunSkipsBlocksAlreadyOnDiskAndWritesTheRestAroundThem) {
   const BlockCacheConfig c = config(100, 100, dir.path());
   const std::uint64_t size = 600;
   std::vector<BlockData> run;
-  for (std::uint64_t i = 0; i < 6; ++i)
+  std::vector<std::vector<char>> expected;
+  for (std::uint64_t i = 0; i < 6; ++i) {
     run.push_back(bytes(100, static_cast<char>('a' + i)));
+    expected.emplace_back(100, i == 2 ? 'Z' : static_cast<char>('a' + i));
+  }
   {
     BlockCache cache(c);
     cache.put(key("/gap", 2, size), bytes(100, 'Z'));  // this copy stays: the run's is not written
@@ -248,15 +260,9 @@ TEST(BlockCacheTest, ARunSkipsBlocksAlreadyOnDiskAndWritesTheRestAroundThem) {
     EXPECT_EQ(cache.stats().disk_writes - before, 2u);  // blocks 0-1, then 3-5
     EXPECT_EQ(cache.stats().disk_bytes, size);
   }
-  BlockCache reopened(c);
-  EXPECT_EQ(reopened.stats().disk_bytes, size);
-  for (std::uint64_t i = 0; i < 6; ++i) {
-    auto got = reopened.get(key("/gap", i, size));
-    ASSERT_NE(got, nullptr) << i;
-    EXPECT_EQ(testsupport::bytes_of(*got), std::vector<char>(100, i == 2 ? 'Z' : static_cast<char>('a' + i)))
-        << i;
-  }
+  expect_blocks_after_remount(c, "/gap", size, expected);
   // Each block was counted once: removing them all leaves no data file behind.
+  BlockCache reopened(c);
   reopened.invalidate("/gap");
   EXPECT_EQ(count_data_files(dir.path()), 0u);
 }
