@@ -233,7 +233,8 @@ void BlockCache::put_on_disk(const BlockKey& key, const BlockData& data, std::ui
 void BlockCache::put_run_on_disk(const BlockKey& first, std::span<const BlockData> run, std::uint64_t epoch) {
   if (impl_->config.disk_dir.empty())
     return;
-  // Blocks already on disk are skipped: the rest go in runs of consecutive ones.
+  // Blocks already on disk are skipped: the rest go in runs of consecutive ones. A block shorter
+  // than block_size (the file's last) ends a run, as the next one would not start where it ends.
   std::vector<std::pair<BlockKey, std::vector<const BlockBytes*>>> writes;
   {
     std::lock_guard lock(impl_->mutex);
@@ -248,6 +249,8 @@ void BlockCache::put_run_on_disk(const BlockKey& first, std::span<const BlockDat
       if (writes.empty() || writes.back().second.empty())
         writes.emplace_back(std::move(key), std::vector<const BlockBytes*>{});
       writes.back().second.push_back(run[i].get());
+      if (run[i]->size() < impl_->config.block_size)
+        writes.emplace_back();
     }
   }
   for (const auto& [key, blocks] : writes) {

@@ -209,11 +209,14 @@ TEST(BlockCacheTest, BlocksOfOneVersionShareOneDataFile) {
   }
 }
 
-// A new cache on the directory of `c` holds exactly the file's blocks, with these bytes.
+// A new cache on the directory of `c` holds exactly these blocks of the file (of `size` bytes).
 void expect_blocks_after_remount(const BlockCacheConfig& c, const std::string& path, std::uint64_t size,
                                  const std::vector<std::vector<char>>& expected) {
   BlockCache reopened(c);
-  EXPECT_EQ(reopened.stats().disk_bytes, size);
+  std::uint64_t bytes_expected = 0;
+  for (const auto& block : expected)
+    bytes_expected += block.size();
+  EXPECT_EQ(reopened.stats().disk_bytes, bytes_expected);
   for (std::uint64_t i = 0; i < expected.size(); ++i) {
     auto got = reopened.get(key(path, i, size));
     ASSERT_NE(got, nullptr) << i;
@@ -265,6 +268,23 @@ TEST(BlockCacheTest, ARunSkipsBlocksAlreadyOnDiskAndWritesTheRestAroundThem) {
   BlockCache reopened(c);
   reopened.invalidate("/gap");
   EXPECT_EQ(count_data_files(dir.path()), 0u);
+}
+
+TEST(BlockCacheTest, AShortBlockInsideARunEndsItAndEveryBlockLandsAtItsPlace) {
+  // Only a file's last block is short, but a caller's run may still hold one before others: the
+  // blocks after it must not shift to where the short one ends.
+  testsupport::TempDir dir("ftpfs-blockcache");
+  const BlockCacheConfig c = config(8192, 1 << 20, dir.path());
+  const std::uint64_t size = 3 * 8192;
+  const std::vector<BlockData> run{bytes(8192, 'a'), bytes(100, 'b'), bytes(8192, 'c')};
+  {
+    BlockCache cache(c);
+    cache.put_run_on_disk(key("/short", 0, size), run, cache.epoch());
+    EXPECT_EQ(cache.stats().disk_writes, 2u);  // blocks 0-1, then 2
+  }
+  expect_blocks_after_remount(
+      c, "/short", size,
+      {std::vector<char>(8192, 'a'), std::vector<char>(100, 'b'), std::vector<char>(8192, 'c')});
 }
 
 TEST(BlockCacheTest, ARunPutAfterAnInvalidateIsNotKept) {
