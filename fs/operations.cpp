@@ -404,6 +404,14 @@ ftp::Result<std::shared_ptr<Operations::StagedFile>> Operations::stage_for(
   return staged;
 }
 
+void Operations::note_removal(const std::string& key, bool confirmed) {
+  // Gone for sure only when the server said so; otherwise ask again next time.
+  if (confirmed)
+    metadata_.remove(key);
+  else
+    metadata_.invalidate(key);
+}
+
 void Operations::forget_stage(const std::shared_ptr<StagedFile>& staged) {
   {
     std::lock_guard lock(handles_mutex_);
@@ -655,11 +663,7 @@ ftp::Status Operations::unlink(std::string_view path) {
     status = {};
   if (open_stage && status)
     forget_stage(open_stage);
-  // Gone for sure only when the server said so; otherwise ask again next time.
-  if (status)
-    metadata_.remove(key);
-  else
-    metadata_.invalidate(key);
+  note_removal(key, static_cast<bool>(status));
   blocks_.invalidate(key);
   if (!status) {
     auto attrs = fresh_attributes(path);
@@ -675,10 +679,7 @@ ftp::Status Operations::unlink(std::string_view path) {
 ftp::Status Operations::rmdir(std::string_view path) {
   const std::string key = remote(path);
   auto status = client_.remove_directory(key);
-  if (status)
-    metadata_.remove(key);
-  else
-    metadata_.invalidate(key);
+  note_removal(key, static_cast<bool>(status));
   if (!status) {
     // 550 is all most servers say; find out which of the usual reasons it was.
     auto attrs = fresh_attributes(path);

@@ -126,6 +126,9 @@ class Operations {
   std::shared_ptr<StagedFile> staged(const std::string& remote_path);
   // One handle of the stage is gone; the last one uploads what was not, and ends the stage.
   void drop_stage_if_unused(const std::shared_ptr<StagedFile>& staged);
+  // A DELE or RMD of `key` ended: the cache drops the name from its parent's listing when the
+  // server confirmed it, and otherwise forgets what it knew.
+  void note_removal(const std::string& key, bool confirmed);
   // The stage's file was unlinked while open: its handles keep it, without a name.
   void forget_stage(const std::shared_ptr<StagedFile>& staged);
   ftp::Status flush_stage(StagedFile& staged);
