@@ -2,8 +2,8 @@
 
 namespace cache {
 
-BlockBuffers::BlockBuffers(std::size_t max_free_bytes, std::size_t headroom)
-    : headroom_(headroom), free_(std::make_shared<FreeList>()) {
+BlockBuffers::BlockBuffers(std::size_t max_free_bytes, std::size_t headroom, BlockBytes::Pages pages)
+    : headroom_(headroom), pages_(pages), free_(std::make_shared<FreeList>()) {
   free_->max_bytes = max_free_bytes;
 }
 
@@ -17,18 +17,18 @@ std::shared_ptr<BlockBytes> BlockBuffers::make(std::size_t length) {
     if (!list.empty() && length <= list.back()->capacity() && length >= list.back()->capacity() / 2) {
       buffer = std::move(list.back());
       list.pop_back();
-      free_->bytes -= buffer->capacity();
+      free_->bytes -= buffer->footprint();
     }
   }
   if (buffer)
     buffer->resize(length);
   else
-    buffer = std::make_unique<BlockBytes>(length, headroom_);
+    buffer = std::make_unique<BlockBytes>(length, headroom_, pages_);
   return std::shared_ptr<BlockBytes>(buffer.release(), [free = free_](BlockBytes* released) {
     std::unique_ptr<BlockBytes> owned(released);
     std::lock_guard lock(free->mutex);
-    if (free->bytes + owned->capacity() <= free->max_bytes) {
-      free->bytes += owned->capacity();
+    if (free->bytes + owned->footprint() <= free->max_bytes) {
+      free->bytes += owned->footprint();
       free->buffers.push_back(std::move(owned));
     }
   });

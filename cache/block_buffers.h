@@ -15,9 +15,10 @@ namespace cache {
 
 class BlockBuffers {
  public:
-  // Keeps at most max_free_bytes of unused buffers. Every buffer has `headroom` bytes before its
-  // data (BlockBytes).
-  explicit BlockBuffers(std::size_t max_free_bytes, std::size_t headroom = 0);
+  // Keeps at most max_free_bytes of unused buffers (counted as the memory they take). Every buffer
+  // has `headroom` bytes before its data and is mapped in `pages` (BlockBytes).
+  explicit BlockBuffers(std::size_t max_free_bytes, std::size_t headroom = 0,
+                        BlockBytes::Pages pages = BlockBytes::Pages::normal);
 
   // A buffer of `length` bytes. Its content is unspecified (a recycled buffer keeps old bytes):
   // callers overwrite it. When the last reference goes, the buffer returns to the free list.
@@ -34,6 +35,7 @@ class BlockBuffers {
     std::size_t max_bytes = 0;
   };
   std::size_t headroom_ = 0;
+  BlockBytes::Pages pages_ = BlockBytes::Pages::normal;
   // Shared with every buffer's deleter, so buffers may outlive this object.
   std::shared_ptr<FreeList> free_;
 };

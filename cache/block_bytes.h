@@ -12,12 +12,18 @@ namespace cache {
 class BlockBytes {
  public:
   static constexpr std::size_t kAlignment = 4096;
+  static constexpr std::size_t kHugePage = 2u << 20;
+
+  // How the memory is mapped. `huge` asks the kernel for transparent huge pages (MADV_HUGEPAGE) and
+  // takes whole 2 MiB pages, headroom included, however little of them the block needs: for buffers
+  // the kernel walks page by page (fs/session_loop.h), where the saving outweighs the memory.
+  enum class Pages { normal, huge };
 
   // Room for `capacity` bytes (rounded up to kAlignment); size() starts at `capacity`, with
   // unspecified content. `headroom` more bytes (rounded up to kAlignment) come right before data():
   // they are not part of the block, but a writer may put a header there that must precede the bytes
   // (the FUSE request headers in front of a write's data, fs/session_loop.h). Throws std::bad_alloc.
-  explicit BlockBytes(std::size_t capacity, std::size_t headroom = 0);
+  explicit BlockBytes(std::size_t capacity, std::size_t headroom = 0, Pages pages = Pages::normal);
   ~BlockBytes();
   BlockBytes(const BlockBytes&) = delete;
   BlockBytes& operator=(const BlockBytes&) = delete;
@@ -27,6 +33,8 @@ class BlockBytes {
   std::size_t size() const noexcept { return size_; }
   std::size_t capacity() const noexcept { return capacity_; }
   std::size_t headroom() const noexcept { return headroom_; }
+  // The memory the block takes: headroom and capacity, or whole huge pages.
+  std::size_t footprint() const noexcept { return mapped_; }
   // Up to capacity(); bytes that become part of the block are unspecified until written. The rest
   // of the page after the last byte reads as zeros (the disk tier writes whole pages).
   void resize(std::size_t size);
@@ -45,6 +53,8 @@ class BlockBytes {
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;
   std::size_t headroom_ = 0;
+  std::size_t mapped_ = 0;
+  bool huge_ = false;
 };
 
 }  // namespace cache

@@ -4,11 +4,34 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 namespace {
 
 using cache::BlockBuffers;
 using cache::BlockBytes;
+
+// The VmFlags line of the mapping in /proc/self/smaps that holds `address`; empty if none does.
+std::string mapping_flags(const void* address) {
+  const auto at = reinterpret_cast<std::uintptr_t>(address);
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    std::uintptr_t start = 0;
+    std::uintptr_t end = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> start >> dash >> end && dash == '-' && line.find(':') > line.find(' ')) {
+      inside = start <= at && at < end;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return {};
+}
 
 TEST(BlockBuffersTest, FreedBufferIsReusedForTheNextBlock) {
   BlockBuffers buffers(1 << 20);
@@ -80,3 +103,42 @@ TEST(BlockBuffersTest, FreeListIsBoundedInBytesAndBuffersMayOutliveTheirPool) {
 }
 
 }  // namespace
+
+// Receive buffers (fs/session_loop.h) sit in whole huge pages that the kernel is asked to back with
+// transparent huge pages; whether it can is up to the kernel, the request is ours.
+TEST(BlockBuffersTest, HugePageBuffersTakeWholeHugePagesMarkedForTheKernel) {
+  const std::size_t length = (1u << 20) + 4096;
+  BlockBuffers buffers(8u << 20, 80, BlockBytes::Pages::huge);
+  const char* first = nullptr;
+  {
+    auto block = buffers.make(length);
+    const char* start = block->data() - block->headroom();
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(start) % BlockBytes::kHugePage, 0u);
+    EXPECT_EQ(block->headroom(), BlockBytes::kAlignment);
+    EXPECT_EQ(block->capacity(), length);
+    EXPECT_EQ(block->footprint(), BlockBytes::kHugePage);
+    EXPECT_NE(mapping_flags(start).find(" hg"), std::string::npos) << mapping_flags(start);
+    for (std::size_t i = 0; i < length; ++i)
+      block->data()[i] = static_cast<char>(i % 251);
+    std::fill(block->data() - 80, block->data(), 'h');
+    bool intact = true;
+    for (std::size_t i = 0; i < length && intact; ++i)
+      intact = block->data()[i] == static_cast<char>(i % 251);
+    EXPECT_TRUE(intact);
+    first = block->data();
+  }
+  EXPECT_EQ(buffers.free_bytes(), BlockBytes::kHugePage);
+  auto again = buffers.make(length);
+  EXPECT_EQ(again->data(), first);
+}
+
+TEST(BlockBuffersTest, FreeListCountsTheMemoryHugePageBuffersTake) {
+  BlockBuffers buffers(4u << 20, 0, BlockBytes::Pages::huge);
+  {
+    std::vector<std::shared_ptr<BlockBytes>> held;
+    for (int i = 0; i < 3; ++i)
+      held.push_back(buffers.make(1u << 20));
+  }
+  // Three 1 MiB blocks take three huge pages: two fit under the bound, the third is unmapped.
+  EXPECT_EQ(buffers.free_bytes(), 4u << 20);
+}
