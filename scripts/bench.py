@@ -350,6 +350,10 @@ class Bench:
             self.warm(local)
             c_tries.append(size_mb / self.timed(lambda: self.curl("-T", local, f"{self.a.url}/up-curl/big.bin")))
         best = lambda tries: max(tries) if tries else None
+        if self.a.repeat > 1:
+            # The spread says how far apart best and median can be in this run.
+            print(f"  sequential write tries: ftpfs {' '.join(fmt(t) for t in f_tries)}; "
+                  f"curl {' '.join(fmt(t) for t in c_tries)} MB/s", file=sys.stderr, flush=True)
         self.add(f"sequential write {self.a.size_mb} MiB (curl -T){self.best_of()}", "MB/s", best(f_tries),
                  best(c_tries), True)
         if self.a.repeat > 1:
