@@ -50,9 +50,7 @@ namespace {
 // servers) does not make cp -p, tar or rsync fail: the change is skipped, as documented in
 // ftpfs(1). Data is never at stake here.
 bool refused_metadata_change(const ftp::Status& s) {
-  const auto ec = s.code();
-  return ec == ftp::Errc::not_supported || ec == ftp::Errc::permission_denied ||
-         ec == ftp::Errc::file_unavailable || ec == ftp::Errc::bad_argument;
+  return ftp::is_refusal(s.code());
 }
 
 ftp::Error errno_error(int e, std::string detail = {}) {

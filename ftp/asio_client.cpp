@@ -802,22 +802,32 @@ Status AsioClient::set_mode(std::string_view path, std::uint32_t mode) {
   // otherwise spend a round trip per file on the same answer. (A 550 may depend on the file.)
   if (chmod_unsupported_.load())
     return Error(make_error_code(Errc::not_supported), "SITE CHMOD (the server does not implement it)");
+  // One that refused the last files (refusal_streak.h) is asked only now and then.
+  if (!chmod_refusals_.should_ask())
+    return Error(make_error_code(Errc::permission_denied), "SITE CHMOD (refused for the last files)");
   auto status = run<Status>([this, path, mode]() -> Awaitable<Status> {
     co_return co_await with_session<Status>([path, mode](Session& s) { return s.set_mode(path, mode); },
                                             true);
   });
   if (status.code() == make_error_code(Errc::not_supported))
     chmod_unsupported_ = true;
+  if (status || is_refusal(status.code()))
+    chmod_refusals_.answered(!status);
   return status;
 }
 
 Status AsioClient::set_mtime(std::string_view path, std::chrono::system_clock::time_point mtime) {
   if (auto bad = check_name(path); !bad)
     return bad;
-  return run<Status>([this, path, mtime]() -> Awaitable<Status> {
+  if (!mtime_refusals_.should_ask())
+    return Error(make_error_code(Errc::permission_denied), "setting a time (refused for the last files)");
+  auto status = run<Status>([this, path, mtime]() -> Awaitable<Status> {
     co_return co_await with_session<Status>([path, mtime](Session& s) { return s.set_mtime(path, mtime); },
                                             true);
   });
+  if (status || is_refusal(status.code()))
+    mtime_refusals_.answered(!status);
+  return status;
 }
 
 }  // namespace ftp

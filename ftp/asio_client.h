@@ -25,6 +25,7 @@
 
 #include "ftp/client.h"
 #include "ftp/io_thread.h"
+#include "ftp/refusal_streak.h"
 #include "ftp/session.h"
 #include "ftp/session_config.h"
 #include "ftp/session_pool.h"
@@ -104,6 +105,9 @@ class AsioClient final : public Client {
   std::atomic<std::uint64_t> bytes_down_{0};
   std::atomic<std::uint64_t> bytes_up_{0};
   std::atomic<bool> chmod_unsupported_{false};  // SITE CHMOD answered 500/502/504 once
+  // After 3 refusals in a row, SITE CHMOD and setting a time go out every 32nd time only.
+  RefusalStreak chmod_refusals_{3, 32};
+  RefusalStreak mtime_refusals_{3, 32};
 };
 
 }  // namespace ftp

@@ -78,6 +78,11 @@ std::error_code make_error_code(Errc e) noexcept {
   return {static_cast<int>(e), category()};
 }
 
+bool is_refusal(std::error_code ec) noexcept {
+  return ec == Errc::not_supported || ec == Errc::permission_denied || ec == Errc::file_unavailable ||
+         ec == Errc::bad_argument;
+}
+
 bool is_fatal(std::error_code ec) noexcept {
   if (!ec)
     return false;

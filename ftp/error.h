@@ -39,6 +39,10 @@ std::error_code make_error_code(Errc e) noexcept;
 // an unknown state (timeout, lost connection, protocol error, 421).
 bool is_fatal(std::error_code ec) noexcept;
 
+// True when the server refused a change it was asked for (permission or availability answers, a
+// command or argument it does not implement): the change is not made, and nothing else is wrong.
+bool is_refusal(std::error_code ec) noexcept;
+
 // Maps a negative (4xx/5xx) reply to an error code, looking at the text where the code alone is
 // ambiguous (550 means "not found" on some servers and "permission denied" on others).
 std::error_code error_from_reply(const Reply& reply) noexcept;

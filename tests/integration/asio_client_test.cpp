@@ -113,6 +113,29 @@ TEST_F(AsioClientTest, ASiteChmodRefusedForOneFileIsStillSentForTheNext) {
   EXPECT_TRUE(client->set_mode("/b", 0600));
 }
 
+// vsftpd refuses every SITE CHMOD of an anonymous user with a 550: after three refusals in a row
+// the client stops spending a round trip per file on it, asks again only every 32nd time, and still
+// reports each one as refused.
+TEST_F(AsioClientTest, ASiteChmodRefusedForFileAfterFileIsAskedOnlyNowAndThen) {
+  server_.set_handler([](const std::string& line) -> std::string {
+    return line.rfind("SITE CHMOD", 0) == 0 ? "550 Permission denied.\r\n" : "";
+  });
+  for (int i = 0; i < 43; ++i)
+    server_.add_file("/f" + std::to_string(i), "x");
+  auto client = connect();
+  ASSERT_TRUE(client);
+  for (int i = 0; i < 43; ++i) {
+    const auto st = client->set_mode("/f" + std::to_string(i), 0600);
+    EXPECT_FALSE(st) << i;
+    EXPECT_TRUE(ftp::is_refusal(st.code())) << i << ": " << st.error().message();
+  }
+  const auto cmds = server_.commands();
+  EXPECT_EQ(
+      std::count_if(cmds.begin(), cmds.end(), [](const std::string& c) { return c.rfind("SITE", 0) == 0; }),
+      4)
+      << "three in a row, then the 32nd after them";
+}
+
 TEST_F(AsioClientTest, WrongPasswordFailsAtConnect) {
   server_.set_credentials("tester", "right");
   auto c = config();
